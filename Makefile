@@ -1,0 +1,52 @@
+# Chorus: `make site` builds the demo community, `make test` runs the whole suite.
+# Both set up their own virtual environment on first use; nothing else needs installing by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CHORUS := $(BIN)/chorus
+
+.PHONY: site fetch build serve publish test lint bench clean help
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+site: $(VENV)/.installed  ## Fetch the demo feeds (from files in the repo) and build the site into output/
+	$(CHORUS) fetch --no-progress
+	$(CHORUS) approve --all
+	$(CHORUS) build
+
+fetch: $(VENV)/.installed  ## Fetch every member's feed into content/community/
+	$(CHORUS) fetch
+
+build: $(VENV)/.installed  ## Build the site into output/ without fetching
+	$(CHORUS) build
+
+serve: $(VENV)/.installed  ## Build, serve on http://127.0.0.1:8000 and rebuild on changes
+	$(CHORUS) serve
+
+publish: $(VENV)/.installed  ## Build with publishconf.py for deployment
+	$(CHORUS) build --publish
+
+test: $(VENV)/.installed-test  ## Install the test dependencies and run the whole suite
+	$(BIN)/python -m pytest -n auto
+
+lint: $(VENV)/.installed-test  ## Check style with ruff
+	$(BIN)/ruff check plugins tests bench
+	$(BIN)/ruff format --check plugins tests bench
+
+bench: $(VENV)/.installed-test  ## Run the benchmarks (fetch 500 feeds, build 2,000 posts)
+	$(BIN)/python bench/run.py
+
+clean:  ## Remove the output and the virtual environment
+	rm -rf output $(VENV) .pytest_cache bench/results

@@ -1,0 +1,47 @@
+"""Settings for the demo community site (and the template for your own).
+
+Every CHORUS_* setting and its default is listed in docs/settings.md.
+"""
+
+SITENAME = "The Loom Collective"
+SITESUBTITLE = "Notes from the people who weave the patterns"
+SITEURL = ""
+RELATIVE_URLS = True  # the built site works from any directory; publishconf.py sets SITEURL
+FEED_DOMAIN = "http://127.0.0.1:8000"  # where `make serve` puts it; publishconf.py overrides
+AUTHOR = "The Loom Collective editors"
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+
+PATH = "content"
+OUTPUT_PATH = "output"
+THEME = "theme"
+PLUGIN_PATHS = ["plugins"]
+PLUGINS = ["chorus_members", "chorus_curated"]
+
+# Original articles and curated community posts, side by side in one timeline.
+ARTICLE_PATHS = ["articles", "community"]
+PAGE_PATHS = ["pages"]
+STATIC_PATHS = ["images"]
+USE_FOLDER_AS_CATEGORY = False
+DEFAULT_CATEGORY = "Notes"
+ARTICLE_URL = "posts/{date:%Y}/{slug}/"
+ARTICLE_SAVE_AS = "posts/{date:%Y}/{slug}/index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = "{slug}/index.html"
+# Member pages take the place of Pelican's author pages.
+AUTHOR_SAVE_AS = ""
+AUTHORS_SAVE_AS = ""
+DEFAULT_PAGINATION = 10
+
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
+TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+
+# The demo reads its members' feeds from files shipped in the repository, so it builds offline.
+# Leave this unset on a real site: member files may then only name http(s) feeds.
+CHORUS_LOCAL_FEEDS_DIR = "sample-feeds"
+
+MENUITEMS = ()
+DISPLAY_PAGES_ON_MENU = True

@@ -1,0 +1,192 @@
+"""The fetch run: fetch every feed, parse what changed, curate, write posts, report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from multiprocessing import get_context
+
+from chorus.config import Config
+from chorus.entries import FeedError, ParsedFeed
+from chorus.fetch import Response, fetch_all
+from chorus.members import Member
+from chorus.parse import parse_feed
+from chorus.state import FeedState, load_state, save_state
+from chorus.store import CommunityStore, make_post
+
+log = logging.getLogger(__name__)
+# Below this many feeds, starting worker processes costs more than parsing in one.
+PROCESS_POOL_THRESHOLD = 16
+
+
+@dataclass
+class FeedReport:
+    """What happened to one feed."""
+
+    url: str
+    outcome: str = "pending"  # ok | not_modified | unchanged | failed
+    error: str | None = None
+    warning: str | None = None
+    moved_to: str | None = None
+
+
+@dataclass
+class MemberReport:
+    """What one fetch run did for one member."""
+
+    handle: str
+    new: list[str] = field(default_factory=list)  # file paths, relative to the community dir
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    feeds: list[FeedReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FeedReport]:
+        return [feed for feed in self.feeds if feed.outcome == "failed"]
+
+    @property
+    def not_modified(self) -> int:
+        return sum(feed.outcome in ("not_modified", "unchanged") for feed in self.feeds)
+
+
+@dataclass
+class FetchReport:
+    """The whole run, member by member."""
+
+    members: list[MemberReport]
+
+    @property
+    def ok(self) -> bool:
+        return not any(member.failed for member in self.members)
+
+
+def run_fetch(
+    config: Config,
+    members: Iterable[Member],
+    *,
+    on_feed_done: Callable[[FeedReport], None] | None = None,
+    now: datetime | None = None,
+) -> FetchReport:
+    """Fetch, curate and write every member's feeds; never raises for one bad feed."""
+    members = list(members)
+    now = now or datetime.now(UTC)
+    state = load_state(config.state_file)
+    reports = {m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds])
+               for m in members}  # fmt: skip
+    feed_reports = {(r.handle, f.url): f for r in reports.values() for f in r.feeds}
+    parsed: dict[str, ParsedFeed] = {}
+    urls = sorted({url for member in members for url in member.feeds})
+    responses: dict[str, Response] = {}
+
+    with _parser_pool(len(urls)) as pool:
+
+        async def on_response(response: Response) -> None:
+            responses[response.url] = response
+            known = state.get(response.url)
+            if response.outcome == "ok" and known and known.sha256 == response.sha256:
+                # Same bytes as last time (a server that ignores conditional requests).
+                response = Response(response.url, "not_modified", etag=response.etag,
+                                    last_modified=response.last_modified)  # fmt: skip
+                responses[response.url] = response
+            elif response.outcome == "ok":
+                loop = asyncio.get_running_loop()
+                job = partial(parse_feed, response.body, response.url, dict(response.headers),
+                              max_entries=config.max_entries_per_feed, now=now)  # fmt: skip
+                try:
+                    parsed[response.url] = await loop.run_in_executor(pool, job)
+                except FeedError as error:
+                    responses[response.url] = Response(response.url, "failed", error=str(error))
+            for report in feed_reports.values():
+                if report.url == response.url:
+                    _record(report, responses[response.url], parsed.get(response.url))
+                    if on_feed_done:
+                        on_feed_done(report)
+
+        asyncio.run(
+            fetch_all([(url, state[url].validators if url in state else None) for url in urls],
+                      config, on_response)  # fmt: skip
+        )
+
+    store = CommunityStore(config.community_dir, config.curated_category)
+    if parsed:
+        store.scan()
+    for member in members:
+        _curate(member, parsed, store, reports[member.handle], config, now)
+    for url, response in responses.items():
+        state[url] = _next_state(state.get(url, FeedState()), response)
+    save_state(config.state_file, state)
+    return FetchReport([reports[m.handle] for m in members])
+
+
+def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> None:
+    report.outcome = response.outcome
+    report.error = response.error
+    report.moved_to = response.moved_to
+    report.warning = feed.warning if feed else None
+    if response.outcome == "failed":
+        log.warning("%s: %s", response.url, response.error)
+
+
+def _curate(member: Member, parsed: dict[str, ParsedFeed], store: CommunityStore,
+            report: MemberReport, config: Config, now: datetime) -> None:  # fmt: skip
+    written_now: set[str] = set()
+    for url in member.feeds:
+        feed = parsed.get(url)
+        if feed is None:
+            continue
+        for entry in feed.entries:
+            tags = entry.tags
+            folded = {tag.casefold() for tag in tags}
+            if (not member.accepts_tags(tags) or folded & config.exclude_tags
+                    or (config.include_tags and not folded & config.include_tags)):  # fmt: skip
+                report.filtered += 1
+                continue
+            existing = store.find(entry)
+            if existing is not None and (existing.handle != member.handle
+                                         or existing.id in written_now):  # fmt: skip
+                report.duplicates += 1
+                continue
+            post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
+            outcome, stored = store.write(post, existing, published=member.trusted, now=now)
+            written_now.add(stored.id)
+            relative = str(stored.path.relative_to(config.community_dir))
+            if outcome == "new":
+                report.new.append(relative)
+            elif outcome == "updated":
+                report.updated.append(relative)
+            else:
+                report.unchanged += 1
+
+
+def _next_state(previous: FeedState, response: Response) -> FeedState:
+    if response.outcome == "failed":
+        return previous.updated(last_error=response.error, moved_to=response.moved_to)
+    if response.outcome == "not_modified":
+        return previous.updated(
+            etag=response.etag or previous.etag,
+            last_modified=response.last_modified or previous.last_modified,
+            last_error=None,
+            moved_to=response.moved_to,
+        )
+    return FeedState(
+        etag=response.etag,
+        last_modified=response.last_modified,
+        sha256=response.sha256,
+        moved_to=response.moved_to,
+    )
+
+
+def _parser_pool(feeds: int) -> Executor:
+    """Processes for many feeds (parsing is CPU-bound), one thread for a handful."""
+    if feeds < PROCESS_POOL_THRESHOLD:
+        return ThreadPoolExecutor(max_workers=1)
+    # "spawn": the fetching process runs an event loop and resolver threads, unsafe to fork.
+    return ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=get_context("spawn"))

@@ -1,0 +1,127 @@
+"""Chorus settings: read once from Pelican-style settings, validated, frozen."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chorus import __version__
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and what to do."""
+
+
+# Every CHORUS_* setting with its default. Paths are relative to Pelican's PATH (content/).
+DEFAULTS: dict[str, Any] = {
+    "CHORUS_MEMBERS_DIR": "members",
+    "CHORUS_COMMUNITY_DIR": "community",
+    "CHORUS_STATE_FILE": "community/fetch-state.json",
+    "CHORUS_LOCAL_FEEDS_DIR": None,
+    "CHORUS_USER_AGENT": None,
+    "CHORUS_FETCH_TIMEOUT": 30.0,
+    "CHORUS_CONNECT_TIMEOUT": 10.0,
+    "CHORUS_MAX_FEED_BYTES": 5 * 1024 * 1024,
+    "CHORUS_MAX_REDIRECTS": 5,
+    "CHORUS_CONCURRENCY": 64,
+    "CHORUS_MAX_ENTRIES_PER_FEED": 100,
+    "CHORUS_EXCERPT_CHARS": 400,
+    "CHORUS_CURATED_CATEGORY": "Community",
+    "CHORUS_INCLUDE_TAGS": (),
+    "CHORUS_EXCLUDE_TAGS": (),
+    # Used by the Pelican plugins only.
+    "CHORUS_MEMBER_URL": "members/{handle}/",
+    "CHORUS_MEMBER_SAVE_AS": "members/{handle}/index.html",
+    "CHORUS_COMMUNITY_URL": "members/",
+    "CHORUS_COMMUNITY_SAVE_AS": "members/index.html",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the core needs to know about a site."""
+
+    content_dir: Path
+    members_dir: Path
+    community_dir: Path
+    state_file: Path
+    local_feeds_dir: Path | None
+    site_name: str
+    site_url: str
+    user_agent: str
+    fetch_timeout: float
+    connect_timeout: float
+    max_feed_bytes: int
+    max_redirects: int
+    concurrency: int
+    max_entries_per_feed: int
+    excerpt_chars: int
+    curated_category: str
+    include_tags: frozenset[str]
+    exclude_tags: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Config:
+        """Build from a Pelican settings mapping whose ``PATH`` is the content directory."""
+        check_setting_names(settings)
+        value = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("CHORUS_")}}
+        content_dir = Path(settings.get("PATH", "content")).resolve()
+
+        def positive(name: str, kind: type) -> Any:
+            raw = value[name]
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+                raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+            return kind(raw)
+
+        local = value["CHORUS_LOCAL_FEEDS_DIR"]
+        site_name = str(settings.get("SITENAME") or "A Chorus site")
+        site_url = str(settings.get("SITEURL") or "")
+        user_agent = value["CHORUS_USER_AGENT"] or (
+            f"Chorus/{__version__} (+{site_url or 'no SITEURL set'}; feed fetcher for {site_name})"
+        )
+        return cls(
+            content_dir=content_dir,
+            members_dir=content_dir / value["CHORUS_MEMBERS_DIR"],
+            community_dir=content_dir / value["CHORUS_COMMUNITY_DIR"],
+            state_file=content_dir / value["CHORUS_STATE_FILE"],
+            local_feeds_dir=(content_dir / local).resolve() if local else None,
+            site_name=site_name,
+            site_url=site_url,
+            user_agent=user_agent,
+            fetch_timeout=positive("CHORUS_FETCH_TIMEOUT", float),
+            connect_timeout=positive("CHORUS_CONNECT_TIMEOUT", float),
+            max_feed_bytes=positive("CHORUS_MAX_FEED_BYTES", int),
+            max_redirects=positive("CHORUS_MAX_REDIRECTS", int),
+            concurrency=positive("CHORUS_CONCURRENCY", int),
+            max_entries_per_feed=positive("CHORUS_MAX_ENTRIES_PER_FEED", int),
+            excerpt_chars=positive("CHORUS_EXCERPT_CHARS", int),
+            curated_category=str(value["CHORUS_CURATED_CATEGORY"]),
+            include_tags=_tag_set(value, "CHORUS_INCLUDE_TAGS"),
+            exclude_tags=_tag_set(value, "CHORUS_EXCLUDE_TAGS"),
+        )
+
+
+def apply_defaults(settings: dict[str, Any]) -> Config:
+    """Fill in every missing CHORUS_* setting, then validate them all once."""
+    for name, default in DEFAULTS.items():
+        settings.setdefault(name, default)
+    return Config.from_settings(settings)
+
+
+def check_setting_names(settings: Mapping[str, Any]) -> None:
+    """Refuse unknown CHORUS_* names: a typo would otherwise be silently ignored."""
+    for name in settings:
+        if name.startswith("CHORUS_") and name not in DEFAULTS:
+            close = difflib.get_close_matches(name, DEFAULTS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown setting {name}{hint}; see docs/settings.md")
+
+
+def _tag_set(value: Mapping[str, Any], name: str) -> frozenset[str]:
+    raw = value[name]
+    if isinstance(raw, str) or not all(isinstance(tag, str) for tag in raw):
+        raise ConfigError(f"{name} must be a list of tag names, not {raw!r}")
+    return frozenset(tag.strip().casefold() for tag in raw)

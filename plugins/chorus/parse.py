@@ -1,0 +1,245 @@
+"""Parse feed bytes (RSS, Atom, JSON Feed) into normalised, sanitized entries."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+
+from chorus.entries import Entry, FeedError, ParsedFeed
+from chorus.sanitize import plain_text, sanitize_html
+from chorus.urls import web_url
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 64
+MAX_TITLE_LENGTH = 300
+MAX_ID_LENGTH = 1000
+# Clocks differ and feeds lie; a date further ahead than this is taken as "undated".
+FUTURE_SLACK = timedelta(days=1)
+JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
+
+
+def parse_feed(
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    max_entries: int = 100,
+    now: datetime | None = None,
+) -> ParsedFeed:
+    """Parse one feed document fetched from ``url``; raise FeedError if it is not a feed."""
+    headers = {key.lower(): value for key, value in (headers or {}).items()}
+    now = now or datetime.now(UTC)
+    if _looks_like_json(body, headers.get("content-type", "")):
+        return _parse_json_feed(body, url, max_entries=max_entries, now=now)
+    return _parse_xml_feed(body, url, headers, max_entries=max_entries, now=now)
+
+
+def _looks_like_json(body: bytes, content_type: str) -> bool:
+    if "json" in content_type.lower():
+        return True
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def _parse_xml_feed(
+    body: bytes, url: str, headers: dict[str, str], *, max_entries: int, now: datetime
+) -> ParsedFeed:
+    # A file-like object: given bytes or str, feedparser may treat them as a URL or a file
+    # name and read it. Our sanitizer and URL handling run anyway, so feedparser's own passes
+    # (two thirds of its parse time, shared/MEASURED.md) are switched off.
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers={**headers, "content-location": url},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    reason = str(parsed.get("bozo_exception") or "") if parsed.bozo else None
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        raise FeedError(f"not a readable feed: {reason or 'no RSS, Atom or JSON Feed found'}")
+    feed = parsed.feed
+    site = web_url(feed.get("link", ""), url)
+    entries, skipped = _normalise_all(
+        (_xml_entry(raw, url, site, now) for raw in parsed.entries[:max_entries])
+    )
+    return ParsedFeed(
+        url=url,
+        title=_title(feed.get("title", "")) or site or url,
+        site=site,
+        entries=entries,
+        warning=reason,
+        skipped=skipped + max(0, len(parsed.entries) - max_entries),
+    )
+
+
+def _xml_entry(raw: Any, feed_url: str, site: str | None, now: datetime) -> Entry | None:
+    link = web_url(raw.get("link", ""), feed_url)
+    if link is None:
+        return None
+    content = _best_content(raw.get("content") or [])
+    summary = raw.get("summary_detail")
+    # Relative URLs in a description mean "relative to the post" unless the feed set xml:base.
+    content_html = _html_of(content, default_base=link, feed_url=feed_url)
+    summary_html = _html_of(summary, default_base=link, feed_url=feed_url)
+    author = raw.get("author_detail", {}).get("name") or raw.get("author")
+    tags = [tag.get("term") or tag.get("label") or "" for tag in raw.get("tags", [])]
+    published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
+    updated = _struct_date(raw.get("updated_parsed"), now)
+    return _entry(raw.get("id"), link, raw.get("title", ""), published or updated, updated,
+                  author, tags, summary_html, content_html)  # fmt: skip
+
+
+def _best_content(contents: list[Any]) -> Any:
+    for content in contents:
+        if "html" in content.get("type", ""):
+            return content
+    return contents[0] if contents else None
+
+
+def _html_of(detail: Any, *, default_base: str, feed_url: str) -> str:
+    if not detail or not detail.get("value"):
+        return ""
+    value = detail["value"]
+    if "html" not in detail.get("type", "text/html"):
+        value = "<p>" + _escape(value).replace("\n\n", "</p><p>") + "</p>"
+    base = detail.get("base") or feed_url
+    return sanitize_html(value, default_base if base == feed_url else base)
+
+
+def _struct_date(value: time.struct_time | None, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    try:
+        date = datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+    return _plausible(date, now)
+
+
+def _plausible(date: datetime, now: datetime) -> datetime | None:
+    return None if date > now + FUTURE_SLACK else date
+
+
+def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) -> ParsedFeed:
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FeedError(f"not a readable JSON Feed: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        raise FeedError("not a JSON Feed: no 'items' list")
+    version = document.get("version")
+    warning = None if version in JSON_FEED_VERSIONS else f"unknown JSON Feed version {version!r}"
+    site = web_url(_str(document.get("home_page_url")), url)
+    feed_authors = _json_authors(document)
+    items = [item for item in document["items"] if isinstance(item, dict)]
+    entries, skipped = _normalise_all(
+        _json_entry(item, url, feed_authors, now) for item in items[:max_entries]
+    )
+    return ParsedFeed(
+        url=url,
+        title=_title(_str(document.get("title"))) or site or url,
+        site=site,
+        entries=entries,
+        warning=warning,
+        skipped=skipped + max(0, len(items) - max_entries),
+    )
+
+
+def _json_entry(item: dict[str, Any], feed_url: str, feed_authors: list[str],
+                now: datetime) -> Entry | None:  # fmt: skip
+    link = web_url(_str(item.get("url")), feed_url) or web_url(
+        _str(item.get("external_url")), feed_url
+    )
+    if link is None:
+        return None
+    if _str(item.get("content_html")):
+        content_html = sanitize_html(_str(item["content_html"]), link)
+    elif _str(item.get("content_text")):
+        content_html = "<p>" + _escape(_str(item["content_text"])).replace("\n\n", "</p><p>") + "</p>"
+    else:
+        content_html = ""
+    summary = _str(item.get("summary"))
+    published = _iso_date(item.get("date_published"), now)
+    updated = _iso_date(item.get("date_modified"), now)
+    authors = _json_authors(item) or feed_authors
+    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    return _entry(_str(item.get("id")), link, _str(item.get("title")), published or updated,
+                  updated, authors[0] if authors else None, [_str(t) for t in tags],
+                  f"<p>{_escape(summary)}</p>" if summary else "", content_html)  # fmt: skip
+
+
+def _json_authors(holder: dict[str, Any]) -> list[str]:
+    authors = holder.get("authors")
+    if not isinstance(authors, list):
+        authors = [holder["author"]] if isinstance(holder.get("author"), dict) else []
+    return [_str(a.get("name")) for a in authors if isinstance(a, dict) and _str(a.get("name"))]
+
+
+def _iso_date(value: Any, now: datetime) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        date = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    return _plausible(date.astimezone(UTC), now)
+
+
+def _entry(raw_id: Any, link: str, title: str, published: datetime | None,
+           updated: datetime | None, author: Any, tags: Iterable[str], summary_html: str,
+           content_html: str) -> Entry:  # fmt: skip
+    """Build the normalised entry: every field is plain, bounded and safe from here on."""
+    title = _title(title)
+    entry_id = _str(raw_id).strip()[:MAX_ID_LENGTH]
+    if not entry_id:
+        entry_id = link  # no id: the link is what names the post
+    clean_tags: list[str] = []
+    for tag in tags:
+        text = plain_text(_str(tag))[:MAX_TAG_LENGTH].strip()
+        if text and text.casefold() not in {t.casefold() for t in clean_tags}:
+            clean_tags.append(text)
+    author_text = plain_text(_str(author)) if author else ""
+    if "@" in author_text and " " not in author_text:
+        author_text = ""  # an e-mail address, never a name to publish
+    return Entry(
+        id=entry_id,
+        link=link,
+        title=title or link,
+        published=published,
+        updated=updated,
+        author=author_text or None,
+        tags=tuple(clean_tags[:MAX_TAGS]),
+        summary_html=summary_html,
+        content_html=content_html,
+    )
+
+
+def _normalise_all(candidates: Iterable[Entry | None]) -> tuple[tuple[Entry, ...], int]:
+    entries: list[Entry] = []
+    ids: set[str] = set()
+    skipped = 0
+    for entry in candidates:
+        if entry is None or entry.id in ids:
+            skipped += 1
+            continue
+        ids.add(entry.id)
+        entries.append(entry)
+    return tuple(entries), skipped
+
+
+def _title(value: str) -> str:
+    return plain_text(value)[:MAX_TITLE_LENGTH].strip()
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,62 @@
+"""The fetch state file: what each feed last answered, committed to git with the posts.
+
+Keeping it in the repository means a fresh CI runner still sends If-None-Match and
+If-Modified-Since, and still recognises unchanged bytes by their hash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from chorus.fetch import Validators
+from chorus.files import write_atomic
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What we know about one feed URL."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    last_error: str | None = None
+    moved_to: str | None = None
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.etag, self.last_modified, self.sha256)
+
+    def updated(self, **changes: str | None) -> FeedState:
+        return replace(self, **changes)
+
+
+def load_state(path: Path) -> dict[str, FeedState]:
+    """Read the state file; a missing or unreadable one means "fetch everything afresh"."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        feeds = document["feeds"]
+        return {url: FeedState(**values) for url, values in feeds.items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("ignoring unreadable fetch state %s (%s); every feed will be fetched in full",
+                    path, error)  # fmt: skip
+        return {}
+
+
+def save_state(path: Path, feeds: dict[str, FeedState]) -> None:
+    """Write the state deterministically (sorted, no empty fields) so git diffs stay small."""
+    document = {
+        "version": FORMAT_VERSION,
+        "feeds": {
+            url: {key: value for key, value in asdict(state).items() if value is not None}
+            for url, state in sorted(feeds.items())
+        },
+    }
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -1,0 +1,219 @@
+"""Curated posts as content files under ``content/community/<handle>/``, committed to git."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from chorus.entries import Entry, ParsedFeed
+from chorus.files import write_atomic
+from chorus.members import Consent, Member
+from chorus.sanitize import excerpt_html
+from chorus.urls import normalise_link, web_url
+
+log = logging.getLogger(__name__)
+HEAD_BYTES = 8192  # our meta tags all sit in the head, well within this
+_META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
+_STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    """What the store knows of a post file already written."""
+
+    path: Path
+    handle: str
+    id: str
+    link: str
+    hash: str
+    status: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post ready to be written: the entry as the member's consent allows it."""
+
+    handle: str
+    author: str
+    entry_id: str
+    link: str
+    title: str
+    date: datetime | None
+    tags: tuple[str, ...]
+    body_html: str
+    consent: Consent
+    feed_title: str
+    feed_url: str | None  # the feed's public URL (None for demo files read from disk)
+    site_url: str | None  # the home page the feed names
+
+    @property
+    def hash(self) -> str:
+        """Changes exactly when what we would publish changes."""
+        date = self.date.isoformat() if self.date else ""
+        return digest(self.title, self.link, date, ",".join(self.tags), self.body_html,
+                      self.consent, self.author)  # fmt: skip
+
+
+def make_post(member: Member, entry: Entry, feed: ParsedFeed, *, excerpt_chars: int) -> Post:
+    """Apply the member's consent: link keeps nothing of the text, excerpt a bounded excerpt."""
+    if member.consent == "full":
+        body = entry.content_html or entry.summary_html
+    elif member.consent == "excerpt":
+        body = excerpt_html(entry.summary_html or entry.content_html, excerpt_chars)
+    else:
+        body = ""
+    return Post(
+        handle=member.handle,
+        author=member.name,
+        entry_id=entry.id,
+        link=entry.link,
+        title=entry.title,
+        date=entry.published,
+        tags=entry.tags,
+        body_html=body,
+        consent=member.consent,
+        feed_title=feed.title,
+        feed_url=web_url(feed.url),
+        site_url=feed.site,
+    )
+
+
+class CommunityStore:
+    """Reads and writes the curated post files of one site."""
+
+    def __init__(self, root: Path, category: str) -> None:
+        self.root = root
+        self.category = category
+        self.by_id: dict[str, StoredPost] = {}
+        self.by_link: dict[str, StoredPost] = {}
+
+    def scan(self) -> None:
+        """Index every post already written, by id and by normalised link."""
+        for path in sorted(self.root.glob("*/*.html")):
+            post = read_stored(path)
+            if post is None:
+                log.warning("%s: not a Chorus post file (no chorus_id); left alone", path)
+                continue
+            self._remember(post)
+
+    def find(self, entry: Entry) -> StoredPost | None:
+        """The post already written with this entry's id or link, by any member."""
+        return self.by_id.get(entry.id) or self.by_link.get(normalise_link(entry.link))
+
+    def write(
+        self, post: Post, existing: StoredPost | None, *, published: bool, now: datetime
+    ) -> tuple[str, StoredPost]:
+        """Write or update the post; return ("new" | "updated" | "unchanged", stored post)."""
+        if existing is not None and existing.hash == post.hash:
+            return "unchanged", existing
+        if existing is not None:
+            # An editor's approval and the first-seen date of an undated entry survive updates.
+            path, status = existing.path, existing.status
+            date = post.date.isoformat() if post.date else existing.date
+            outcome = "updated"
+        else:
+            path = self._new_path(post)
+            status = "published" if published else "draft"
+            date = (post.date or now.replace(microsecond=0)).isoformat()
+            outcome = "new"
+        write_atomic(path, self.render(post, status=status, date=date, slug=path.stem))
+        stored = StoredPost(path, post.handle, post.entry_id, post.link, post.hash, status, date)
+        self._remember(stored)
+        return outcome, stored
+
+    def render(self, post: Post, *, status: str, date: str, slug: str) -> str:
+        """The post file: Pelican HTML content with our metadata in <meta> tags."""
+        meta = [
+            ("chorus_id", post.entry_id),
+            ("chorus_original_url", post.link),
+            ("member", post.handle),
+            ("status", status),
+            ("date", date),
+            ("slug", slug),
+            ("tags", ", ".join(tag.replace(",", " ") for tag in post.tags)),
+            ("category", self.category),
+            ("authors", post.author.replace(",", " ")),
+            ("chorus_consent", post.consent),
+            ("chorus_feed_title", post.feed_title),
+            ("chorus_feed_url", post.feed_url),
+            ("chorus_site_url", post.site_url),
+            ("chorus_hash", post.hash),
+        ]
+        lines = ["<html>", "<head>", f"<title>{_attr(post.title)}</title>"]
+        lines += [f'<meta name="{name}" content="{_attr(value)}">' for name, value in meta if value]
+        lines += ["</head>", "<body>", post.body_html, "</body>", "</html>", ""]
+        return "\n".join(lines)
+
+    def _new_path(self, post: Post) -> Path:
+        return self.root / post.handle / f"{slugify(post.title)}-{digest(post.entry_id)[:8]}.html"
+
+    def _remember(self, post: StoredPost) -> None:
+        self.by_id[post.id] = post
+        self.by_link.setdefault(normalise_link(post.link), post)
+
+
+def read_stored(path: Path) -> StoredPost | None:
+    """Read our metadata from the head of a post file, without parsing the whole document."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as error:
+        log.warning("%s: cannot read (%s)", path, error)
+        return None
+    meta = {m["name"]: html.unescape(m["content"]) for m in _META.finditer(head)}
+    if "chorus_id" not in meta:
+        return None
+    return StoredPost(
+        path=path,
+        handle=meta.get("member", path.parent.name),
+        id=meta["chorus_id"],
+        link=meta.get("chorus_original_url", ""),
+        hash=meta.get("chorus_hash", ""),
+        status=meta.get("status", "draft"),
+        date=meta.get("date", ""),
+    )
+
+
+def drafts(root: Path) -> Iterator[StoredPost]:
+    """Every curated post still waiting for approval."""
+    for path in sorted(root.glob("*/*.html")):
+        post = read_stored(path)
+        if post is not None and post.status == "draft":
+            yield post
+
+
+def approve(paths: Iterable[Path]) -> list[Path]:
+    """Publish draft post files; return the ones changed."""
+    changed = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        published, count = _STATUS.subn(r"\1published\2", text, count=1)
+        if count:
+            write_atomic(path, published)
+            changed.append(path)
+    return changed
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """An ASCII slug for file names; "post" when nothing usable remains."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = _SLUG_JUNK.sub("-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "post"
+
+
+def digest(*parts: str) -> str:
+    """A stable hex digest of some strings."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _attr(value: str) -> str:
+    return html.escape(value, quote=True).replace("\n", " ")

@@ -1,0 +1,63 @@
+"""URL checks shared by the members registry, the fetcher and the sanitizer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+WEB_SCHEMES = frozenset({"http", "https"})
+LOCAL_SCHEME = "local:"
+
+# Browsers drop ASCII tab and newlines anywhere in a URL and trim C0 controls and spaces at its
+# ends, so "java\tscript:" is a javascript: URL to them; we must read it the same way.
+_STRIPPED_BY_BROWSERS = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def web_url(url: str, base: str | None = None) -> str | None:
+    """Return ``url`` made absolute against ``base`` if it is a usable http(s) URL, else None."""
+    if not isinstance(url, str):
+        return None
+    url = _STRIPPED_BY_BROWSERS.sub("", url).strip(_C0_AND_SPACE)
+    if not url or _CONTROL.search(url):
+        return None
+    url = url.replace(" ", "%20")
+    if base:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in WEB_SCHEMES or not host:
+        return None
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
+
+
+def normalise_link(url: str) -> str:
+    """A comparison key for "the same post": case-folded host, no fragment, no tracking query."""
+    parts = urlsplit(url)
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair and not pair.lower().startswith("utm_")
+    )
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https", host, path, query, ""))
+
+
+def local_feed_path(url: str, local_dir: Path | None) -> Path:
+    """Resolve a ``local:<path>`` feed inside ``local_dir``; refuse anything that leaves it."""
+    if local_dir is None:
+        raise ValueError("local feeds are not enabled on this site (CHORUS_LOCAL_FEEDS_DIR)")
+    relative = url.removeprefix(LOCAL_SCHEME)
+    if not relative or relative.startswith(("/", "\\")) or "\x00" in relative:
+        raise ValueError(f"local feed path must be relative to {local_dir}")
+    path = (local_dir / relative).resolve()
+    if not path.is_relative_to(local_dir):
+        raise ValueError(f"local feed path leaves {local_dir}")
+    return path

@@ -1,0 +1,65 @@
+"""Pelican plugin: curated posts are sanitized again as they are read; canonical URLs follow consent.
+
+The fetcher sanitized each post when it wrote it, but a file may since have been edited by hand
+or written under an older policy; the build applies the current policy to what it publishes.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+from typing import Any
+
+from pelican import signals
+from pelican.readers import HTMLReader
+
+from chorus.config import apply_defaults
+from chorus.sanitize import plain_text, sanitize_html
+from chorus.urls import web_url
+
+log = logging.getLogger(__name__)
+
+
+class CuratedHTMLReader(HTMLReader):
+    """Pelican's HTML reader, plus the sanitizer for files under the community directory."""
+
+    def read(self, filename: str) -> tuple[str, dict[str, Any]]:
+        content, metadata = super().read(filename)
+        community = Path(self.settings["PATH"], self.settings["CHORUS_COMMUNITY_DIR"])
+        if not Path(filename).resolve().is_relative_to(community.resolve()):
+            return content, metadata
+        # Pelican prints titles as HTML; ours are plain text, so escape them once here.
+        metadata["title"] = html.escape(plain_text(metadata.get("title", "")), quote=False)
+        for key in ("chorus_original_url", "chorus_feed_url", "chorus_site_url"):
+            if key in metadata and web_url(metadata[key]) != metadata[key]:
+                log.warning("%s: %s %r is not an http(s) URL; dropped", filename, key,
+                            metadata[key])  # fmt: skip
+                del metadata[key]
+        return sanitize_html(content), metadata
+
+
+def use_curated_reader(readers: Any) -> None:
+    for extension in CuratedHTMLReader.file_extensions:
+        readers.reader_classes[extension] = CuratedHTMLReader
+
+
+def set_canonical_urls(generator: Any) -> None:
+    """Full copies are canonical to the original; everything else to its own page."""
+    site_url = generator.settings.get("SITEURL", "")
+    for article in [*generator.articles, *generator.drafts, *generator.translations]:
+        original = getattr(article, "chorus_original_url", None)
+        if original and getattr(article, "chorus_consent", None) == "full":
+            article.chorus_canonical_url = original
+        else:
+            article.chorus_canonical_url = f"{site_url}/{article.url}"
+
+
+def check_settings(pelican_object: Any) -> None:
+    apply_defaults(pelican_object.settings)
+
+
+def register() -> None:
+    signals.initialized.connect(check_settings)
+    signals.readers_init.connect(use_curated_reader)
+    signals.article_generator_finalized.connect(set_canonical_urls)
