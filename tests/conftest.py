@@ -176,14 +176,14 @@ class Site:
         lines += [f"{key} = {value!r}" for key, value in self.overrides.items()]
         self.settings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    def member(self, handle: str, *, bio: str = "A member of the test community.",
+    def member(self, stem: str, *, bio: str = "A member of the test community.",
                **fields: Any) -> Path:  # fmt: skip
-        """Write content/members/<handle>.md with sensible defaults for missing fields."""
+        """Write content/members/<stem>.md with sensible defaults for missing fields."""
         import yaml
 
-        data = {"name": handle.title(), "site": f"https://{handle}.example/", **fields}
+        data = {"name": stem.title(), "site": f"https://{stem}.example/", **fields}
         text = "---\n" + yaml.safe_dump(data, sort_keys=False) + "---\n" + bio + "\n"
-        path = self.members / f"{handle}.md"
+        path = self.members / f"{stem}.md"
         path.write_text(text, encoding="utf-8")
         return path
 
@@ -228,7 +228,7 @@ def site(tmp_path: Path) -> Site:
 
 
 @pytest.fixture
-def chorus(site: Site) -> Callable[..., Any]:
+def cli(site: Site) -> Callable[..., Any]:
     """Run the real ``chorus`` CLI (in-process, through click) against the site."""
     from click.testing import CliRunner
 

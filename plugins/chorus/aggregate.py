@@ -132,7 +132,7 @@ def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> 
     report.moved_to = response.moved_to
     report.warning = feed.warning if feed else None
     if response.outcome == "failed":
-        log.warning("%s: %s", response.url, response.error)
+        log.info("%s: %s", response.url, response.error)
 
 
 def _curate(member: Member, parsed: dict[str, ParsedFeed], store: CommunityStore,

@@ -158,31 +158,38 @@ def _print_report(report: Any) -> None:
     for column in ("member", "new", "updated", "unchanged", "not modified", "failed"):
         table.add_column(column, justify="left" if column in ("member", "failed") else "right")
     for member in report.members:
-        failed = "; ".join(f"{feed.url}: {feed.error}" for feed in member.failed)
+        failed = len(member.failed)
         table.add_row(
             member.handle,
             _count(len(member.new), "green"),
             _count(len(member.updated), "yellow"),
             str(member.unchanged),
             str(member.not_modified),
-            f"[red]{failed}[/red]" if failed else "0",
+            _count(failed, "red"),
         )
     console.print(table)
     for member in report.members:
+        for feed in member.failed:
+            console.print(f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}",
+                          soft_wrap=True)  # fmt: skip
         for path in member.new:
-            console.print(f"  [green]new[/green]     community/{path}")
+            console.print(f"  [green]new[/green]     community/{path}", soft_wrap=True)
         for path in member.updated:
-            console.print(f"  [yellow]updated[/yellow] community/{path} (changed upstream)")
+            console.print(f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
+                          soft_wrap=True)  # fmt: skip
         for feed in member.feeds:
             if feed.moved_to:
                 console.print(f"  [yellow]moved[/yellow]   {member.handle}: {feed.url} now "
-                              f"redirects permanently to {feed.moved_to}; update the member file")  # fmt: skip
+                              f"redirects permanently to {feed.moved_to}; update the member file",
+                              soft_wrap=True)  # fmt: skip
             if feed.warning:
-                console.print(f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}")
+                console.print(f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: "
+                              f"{feed.warning}", soft_wrap=True)  # fmt: skip
     failures = sum(len(member.failed) for member in report.members)
     if failures:
         errors.print(f"[red]{failures} feed(s) failed[/red]; the others were fetched. Posts "
-                     "already on the site stay there. Fix or remove the URLs above, or retry later.")  # fmt: skip
+                     "already on the site stay there. Fix or remove the URLs above, or retry "
+                     "later.", soft_wrap=True)  # fmt: skip
 
 
 def _count(value: int, colour: str) -> str:
@@ -206,9 +213,10 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool) -> None:
     waiting = list(drafts(root))
     if not targets and not approve_all:
         for post in waiting:
-            console.print(f"{_relative(post.path)}  [dim]{post.handle} · {post.date[:10]}[/dim]")
+            console.print(f"{_relative(post.path)}  [dim]{post.handle} · {post.date[:10]}[/dim]",
+                          soft_wrap=True)  # fmt: skip
         console.print(f"{len(waiting)} draft(s). Publish with: chorus approve --all, "
-                      "or chorus approve HANDLE|FILE ...")  # fmt: skip
+                      "or chorus approve HANDLE|FILE ...", soft_wrap=True)  # fmt: skip
         return
     chosen = []
     for post in waiting:
@@ -220,7 +228,7 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool) -> None:
         errors.print(f"[yellow]no draft matches {target}[/yellow] (already published, or no "
                      "such member or file)")  # fmt: skip
     for path in publish(chosen):
-        console.print(f"[green]published[/green] {_relative(path)}")
+        console.print(f"[green]published[/green] {_relative(path)}", soft_wrap=True)
     if unmatched:
         sys.exit(1)
 
@@ -274,3 +282,7 @@ def _relative(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -88,7 +88,8 @@ def _xml_entry(raw: Any, feed_url: str, site: str | None, now: datetime) -> Entr
     author = raw.get("author_detail", {}).get("name") or raw.get("author")
     tags = [tag.get("term") or tag.get("label") or "" for tag in raw.get("tags", [])]
     published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
-    updated = _struct_date(raw.get("updated_parsed"), now)
+    # dict.get: feedparser's own lookup maps a missing "updated" to "published", with a warning.
+    updated = _struct_date(dict.get(raw, "updated_parsed"), now)
     return _entry(raw.get("id"), link, raw.get("title", ""), published or updated, updated,
                   author, tags, summary_html, content_html)  # fmt: skip
 

@@ -1,0 +1,75 @@
+"""The command line: help everywhere, approve, and errors that say what to do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from chorus.cli import main
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):  # noqa: ANN201
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [(), *all_commands(main)], ids=lambda p: " ".join(p) or "chorus")
+def test_every_command_has_help_with_a_summary(path):
+    result = subprocess.run([sys.executable, "-m", "chorus.cli", *path, "--help"],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Usage: " in result.stdout
+    command = main
+    for name in path:
+        command = command.commands[name]
+    assert command.help and command.help.strip(), f"chorus {' '.join(path)} has no help"
+
+
+def test_the_installed_command_runs():
+    from shutil import which
+
+    chorus = which("chorus") or str(__import__("pathlib").Path(sys.executable).with_name("chorus"))
+    result = subprocess.run([chorus, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("chorus, version")
+
+
+def test_missing_settings_file_says_what_to_do(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "chorus.cli", "--settings",
+                             str(tmp_path / "nope.py"), "members", "check"],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "no settings file" in result.stderr and "--settings" in result.stderr
+
+
+def test_unknown_chorus_setting_is_refused(site, cli):
+    site.write_settings(CHORUS_FETCH_TIMOUT=3)
+    result = cli("members", "check", expect=2)
+    assert "unknown setting CHORUS_FETCH_TIMOUT (did you mean CHORUS_FETCH_TIMEOUT?)" in result.output
+
+
+def test_approve_lists_and_publishes_drafts(site, feed_server, cli):
+    rss = ('<rss version="2.0"><channel><title>t</title><link>https://b.example/</link>'
+           '<item><title>One</title><link>https://b.example/1</link></item>'
+           '<item><title>Two</title><link>https://b.example/2</link></item>'
+           "</channel></rss>")  # fmt: skip
+    site.member("ada", feeds=[feed_server.add("/a", rss)])
+    site.member("bob", feeds=[feed_server.add("/b", rss.replace("b.example", "c.example"))])
+    cli("fetch")
+    listing = cli("approve").output
+    assert "4 draft(s)" in listing and "community/ada/one-" in listing
+
+    [bob_first, bob_second] = site.posts("bob")
+    cli("approve", str(bob_first))
+    assert "2 draft(s)" not in cli("approve").output and "3 draft(s)" in cli("approve").output
+    cli("approve", "ada")
+    assert "1 draft(s)" in cli("approve").output
+    unknown = cli("approve", "nobody", expect=1)
+    assert "no draft matches nobody" in unknown.output
+    cli("approve", "--all")
+    assert "0 draft(s)" in cli("approve").output
+    assert 'content="published"' in bob_second.read_text()

@@ -1,0 +1,322 @@
+"""Fetching over real HTTP from a server on 127.0.0.1, through the real `chorus fetch`."""
+
+from __future__ import annotations
+
+import json
+import re
+from email.utils import format_datetime
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from chorus.aggregate import run_fetch
+from chorus.config import Config
+from chorus.members import load_registry
+from chorus.store import read_stored
+
+
+def rss(*items: str, title: str = "Test feed", link: str = "https://blog.example/") -> str:
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{title}</title><link>{link}</link>{''.join(items)}</channel></rss>")  # fmt: skip
+
+
+def item(slug: str, title: str | None = None, *, date: str | None = "Mon, 02 Nov 2026 10:00:00 GMT",
+         body: str = "&lt;p&gt;Some words about looms.&lt;/p&gt;", tags: tuple[str, ...] = (),
+         guid: str | None = None) -> str:  # fmt: skip
+    parts = [f"<title>{title or slug.title()}</title>", f"<link>https://blog.example/{slug}/</link>",
+             f"<guid>{guid or 'https://blog.example/' + slug + '/'}</guid>",
+             f"<description>{body}</description>"]  # fmt: skip
+    if date:
+        parts.append(f"<pubDate>{date}</pubDate>")
+    parts += [f"<category>{tag}</category>" for tag in tags]
+    return "<item>" + "".join(parts) + "</item>"
+
+
+def meta(path: Path) -> dict[str, str]:
+    text = path.read_text(encoding="utf-8")
+    return dict(re.findall(r'<meta name="([a-z_]+)" content="([^"]*)">', text))
+
+
+def fetch_config(site, **overrides) -> Config:  # noqa: ANN001 -- the conftest Site
+    site.write_settings(**overrides)
+    return Config.from_settings(site.settings())
+
+
+def test_fetch_writes_posts_then_sends_conditional_requests(site, feed_server, cli):
+    url = feed_server.add("/feed.xml", rss(item("one"), item("two")), etag='"v1"',
+                          last_modified="Mon, 02 Nov 2026 10:00:00 GMT")  # fmt: skip
+    site.member("ada", feeds=[url], trusted=True)
+
+    first = cli("fetch")
+    assert len(site.posts("ada")) == 2
+    assert re.search(r"ada\s+│\s+2\s+│\s+0", first.output), first.output
+
+    state = json.loads((site.community / "fetch-state.json").read_text())
+    assert state["feeds"][url]["etag"] == '"v1"'
+
+    second = cli("fetch")
+    request = feed_server.hits("/feed.xml")[-1]
+    assert request.headers["if-none-match"] == '"v1"'
+    assert request.headers["if-modified-since"] == "Mon, 02 Nov 2026 10:00:00 GMT"
+    assert re.search(r"ada\s+│\s+0\s+│\s+0\s+│\s+0\s+│\s+1", second.output), second.output
+
+
+def test_user_agent_names_the_site(site, feed_server, cli):
+    site.write_settings(SITENAME="Weavers United", SITEURL="https://weavers.example")
+    site.member("ada", feeds=[feed_server.add("/f", rss(item("one")))])
+    cli("fetch")
+    agent = feed_server.hits("/f")[0].headers["user-agent"]
+    assert "Chorus/" in agent and "https://weavers.example" in agent and "Weavers United" in agent
+
+
+def test_unchanged_bytes_are_not_parsed_again(site, feed_server, cli, monkeypatch):
+    # A server that ignores conditional requests: same bytes every time, no validators.
+    site.member("ada", feeds=[feed_server.add("/f", rss(item("one")))], trusted=True)
+    cli("fetch")
+    post = site.posts("ada")[0]
+    before = post.stat().st_mtime_ns
+
+    import chorus.aggregate
+
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("unchanged bytes were parsed again")
+
+    monkeypatch.setattr(chorus.aggregate, "parse_feed", must_not_parse)
+    result = cli("fetch")
+    assert "not modified" in result.output
+    assert post.stat().st_mtime_ns == before
+
+
+def test_gzip_body_is_decoded(site, feed_server, cli):
+    site.member("ada", feeds=[feed_server.add("/f", rss(item("zipped")), gzip=True)])
+    cli("fetch")
+    assert feed_server.hits("/f")[0].headers["accept-encoding"].count("gzip") == 1
+    assert [meta(p)["chorus_original_url"] for p in site.posts("ada")] == [
+        "https://blog.example/zipped/"
+    ]
+
+
+@pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "chunked"])
+def test_body_over_the_size_cap_fails_only_that_feed(site, feed_server, cli, declare_length):
+    site.write_settings(CHORUS_MAX_FEED_BYTES=10_000)
+    huge = rss(*(item(f"p{i}", body="x" * 500) for i in range(100)))
+    site.member("big", feeds=[feed_server.add("/big", huge, declare_length=declare_length)])
+    site.member("small", feeds=[feed_server.add("/small", rss(item("fine")))])
+    result = cli("fetch", expect=1)
+    assert "larger than the 10,000 byte limit" in result.output
+    assert site.posts("big") == [] and len(site.posts("small")) == 1
+
+
+def test_gzip_bomb_is_cut_at_the_cap(site, feed_server, cli):
+    site.write_settings(CHORUS_MAX_FEED_BYTES=100_000)
+    bomb = rss(item("bomb", body="A" * 5_000_000))  # ~5 MB that gzips to a few KB
+    site.member("bomb", feeds=[feed_server.add("/bomb", bomb, gzip=True)])
+    result = cli("fetch", expect=1)
+    assert "larger than the 100,000 byte limit" in result.output
+
+
+def test_stalled_response_is_cut_by_the_deadline(site, feed_server, cli):
+    site.write_settings(CHORUS_FETCH_TIMEOUT=1)
+    site.member("slow", feeds=[feed_server.add("/slow", rss(item("late")), stall=30)])
+    site.member("quick", feeds=[feed_server.add("/quick", rss(item("early")))])
+    started = datetime.now(UTC)
+    result = cli("fetch", expect=1)
+    assert (datetime.now(UTC) - started).total_seconds() < 10
+    assert "timed out after 1 s" in result.output
+    assert len(site.posts("quick")) == 1
+
+
+def test_trickling_response_is_cut_by_the_overall_deadline(site, feed_server, cli):
+    # Each byte arrives well within a socket timeout; only an overall deadline stops this.
+    site.write_settings(CHORUS_FETCH_TIMEOUT=1)
+    site.member("drip", feeds=[feed_server.add("/drip", rss(item("drip")), trickle=0.05)])
+    result = cli("fetch", expect=1)
+    assert "timed out after 1 s" in result.output
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_http_errors_are_reported_and_others_carry_on(site, feed_server, cli, status):
+    feed_server.add("/broken", "oops", status=status, headers={"Content-Type": "text/plain"})
+    site.member("broken", feeds=[feed_server.url("/broken")])
+    site.member("fine", feeds=[feed_server.add("/fine", rss(item("ok")))])
+    result = cli("fetch", expect=1)
+    assert f"HTTP {status}" in result.output
+    assert "feed(s) failed" in result.output
+    assert len(site.posts("fine")) == 1
+
+
+def test_redirects_are_followed_and_permanent_ones_reported(site, feed_server, cli):
+    target = feed_server.add("/new-home.xml", rss(item("moved")))
+    site.member("ada", feeds=[feed_server.redirect("/old.xml", "/new-home.xml", status=301)])
+    result = cli("fetch")
+    assert len(site.posts("ada")) == 1
+    assert "redirects permanently to" in result.output and target in result.output
+
+
+def test_redirect_loop_and_chain_over_the_cap_fail(site, feed_server, cli):
+    site.write_settings(CHORUS_MAX_REDIRECTS=3)
+    for hop in range(5):
+        feed_server.redirect(f"/hop{hop}", f"/hop{hop + 1}", status=302)
+    feed_server.add("/hop5", rss(item("far")))
+    feed_server.redirect("/loop", "/loop", status=302)
+    site.member("chain", feeds=[feed_server.url("/hop0")])
+    site.member("loop", feeds=[feed_server.url("/loop")])
+    result = cli("fetch", expect=1)
+    assert result.output.count("more than 3 redirects") == 2
+
+
+def test_connection_refused_is_a_clear_error(site, cli):
+    site.member("gone", feeds=["http://127.0.0.1:9/feed.xml"])  # port 9: nothing listens
+    result = cli("fetch", expect=1)
+    assert "cannot connect" in result.output
+
+
+def test_posts_survive_when_the_feed_breaks_or_vanishes(site, feed_server, cli):
+    url = feed_server.add("/f", rss(item("keep-me"), item("and-me")))
+    site.member("ada", feeds=[url], trusted=True)
+    cli("fetch")
+    posts = site.posts("ada")
+    assert len(posts) == 2
+
+    feed_server.add("/f", rss(item("new-one")))  # the old entries dropped from the feed
+    cli("fetch")
+    assert set(posts) < set(site.posts("ada")) and len(site.posts("ada")) == 3
+
+    feed_server.routes.pop("/f")  # the feed is gone: 404
+    cli("fetch", expect=1)
+    feed_server.add("/f", "<html>not a feed</html>", headers={"Content-Type": "text/html"})
+    result = cli("fetch", expect=1)
+    assert "not a readable feed" in result.output
+    assert len(site.posts("ada")) == 3
+
+
+def test_changed_entry_is_updated_and_keeps_its_status_and_file(site, feed_server, cli):
+    url = feed_server.add("/f", rss(item("post", "First title")))
+    site.member("ada", feeds=[url], consent="full")
+    cli("fetch")
+    [post] = site.posts("ada")
+    assert meta(post)["status"] == "draft"
+    cli("approve", "ada")
+    assert meta(post)["status"] == "published"
+
+    feed_server.add("/f", rss(item("post", "First title", body="&lt;p&gt;Edited.&lt;/p&gt;")))
+    result = cli("fetch")
+    assert "updated" in result.output and "changed upstream" in result.output
+    assert site.posts("ada") == [post]
+    assert meta(post)["status"] == "published"
+    assert "<p>Edited.</p>" in post.read_text()
+
+
+def test_undated_entry_gets_a_stable_date(site, feed_server, cli):
+    url = feed_server.add("/f", rss(item("undated", date=None)))
+    site.member("ada", feeds=[url], consent="full")
+    cli("fetch")
+    [post] = site.posts("ada")
+    first_date = meta(post)["date"]
+    assert datetime.fromisoformat(first_date).tzinfo is not None
+
+    feed_server.add("/f", rss(item("undated", date=None, body="&lt;p&gt;v2&lt;/p&gt;")))
+    cli("fetch")
+    assert meta(post)["date"] == first_date
+
+
+def test_consent_decides_what_is_stored(site, feed_server, cli):
+    body = "&lt;p&gt;" + "Long words about warps and wefts. " * 60 + "&lt;/p&gt;"
+    for consent in ("link", "excerpt", "full"):
+        url = feed_server.add(f"/{consent}", rss(item(f"{consent}-post", body=body)))
+        site.member(consent, feeds=[url], consent=consent)
+    site.write_settings(CHORUS_EXCERPT_CHARS=200)
+    cli("fetch")
+    bodies = {}
+    for consent in ("link", "excerpt", "full"):
+        [post] = site.posts(consent)
+        text = post.read_text()
+        bodies[consent] = text.split("<body>")[1].split("</body>")[0].strip()
+        assert meta(post)["chorus_consent"] == consent
+    assert bodies["link"] == ""
+    assert bodies["excerpt"].startswith("<p>Long words") and bodies["excerpt"].endswith("…</p>")
+    assert len(bodies["excerpt"]) <= len("<p></p>") + 200
+    assert bodies["full"].count("Long words") == 60
+
+
+def test_tag_filters_and_trust(site, feed_server, cli):
+    url = feed_server.add("/f", rss(item("py", tags=("Python",)), item("food", tags=("Cooking",)),
+                                    item("private", tags=("python", "personal"))))  # fmt: skip
+    site.member("ada", feeds=[url], trusted=True, include_tags=["python"],
+                exclude_tags=["Personal"])  # fmt: skip
+    site.member("bob", feeds=[feed_server.add("/b", rss(item("bobs")))])
+    cli("fetch")
+    [kept] = site.posts("ada")
+    assert meta(kept)["chorus_original_url"] == "https://blog.example/py/"
+    assert meta(kept)["status"] == "published"
+    assert meta(site.posts("bob")[0])["status"] == "draft"
+
+
+def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server, cli):
+    shared = item("co-written", guid="tag:blog.example,2026:co")
+    other_id = item("co-written", guid="https://other.example/co")  # same link, other id
+    site.member("ada", feeds=[feed_server.add("/a", rss(shared)), feed_server.add("/a2", rss(shared))])
+    site.member("bob", feeds=[feed_server.add("/b", rss(other_id))])
+    cli("fetch")
+    assert len(site.posts("ada")) == 1
+    assert site.posts("bob") == []
+
+
+def test_state_file_is_reused_by_a_fresh_run(site, feed_server):
+    url = feed_server.add("/f", rss(item("one")), etag='"abc"')
+    site.member("ada", feeds=[url])
+    config = fetch_config(site)
+    registry = load_registry(config.members_dir, content_dir=config.content_dir)
+    run_fetch(config, registry.members.values())
+    # A new process (here: new objects, nothing shared in memory) reads the committed state.
+    fresh = Config.from_settings(site.settings())
+    report = run_fetch(fresh, load_registry(fresh.members_dir, content_dir=fresh.content_dir)
+                       .members.values())  # fmt: skip
+    assert feed_server.hits("/f")[-1].headers["if-none-match"] == '"abc"'
+    assert report.members[0].feeds[0].outcome == "not_modified"
+
+
+def test_local_feeds_only_from_the_configured_directory(site, cli, tmp_path):
+    outside = tmp_path / "secret.xml"
+    outside.write_text(rss(item("secret")))
+    site.member("ada", feeds=["local:../../secret.xml"])
+    site.member("bob", feeds=[f"file://{outside}"])
+    result = cli("fetch", expect=1)
+    assert "local feed path leaves" in result.output
+    assert "not an absolute http(s) feed URL" in result.output
+    assert not any(site.community.rglob("*.html"))
+
+
+def test_invalid_registry_writes_nothing(site, feed_server, cli):
+    site.member("ada", feeds=[feed_server.add("/f", rss(item("one")))])
+    site.member("bad", feeds=["ftp://nope.example/feed"], colour="blue")
+    result = cli("fetch", expect=1)
+    assert "nothing was fetched or written" in result.output
+    assert feed_server.requests == []
+    assert not (site.community / "fetch-state.json").exists()
+
+
+def test_last_modified_only_server(site, feed_server, cli):
+    stamp = format_datetime(datetime(2026, 11, 1, tzinfo=UTC), usegmt=True)
+    site.member("ada", feeds=[feed_server.add("/f", rss(item("x")), last_modified=stamp)])
+    cli("fetch")
+    cli("fetch")
+    assert feed_server.hits("/f")[-1].headers["if-modified-since"] == stamp
+    assert "if-none-match" not in feed_server.hits("/f")[-1].headers
+
+
+def test_stored_post_is_sanitized_and_absolute(site, feed_server, cli):
+    hostile = ("&lt;p onclick='x()'&gt;Hi &lt;a href='../rel/'&gt;rel&lt;/a&gt;"
+               "&lt;img src='pic.png'&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+               "&lt;a href='javascript:alert(1)'&gt;js&lt;/a&gt;&lt;/p&gt;")  # fmt: skip
+    site.member("ada", feeds=[feed_server.add("/f", rss(item("h", "&lt;b&gt;Bold&lt;/b&gt; title",
+                                                             body=hostile)))], consent="full")  # fmt: skip
+    cli("fetch")
+    [post] = site.posts("ada")
+    text = post.read_text()
+    assert "<title>Bold title</title>" in text
+    assert 'href="https://blog.example/rel/"' in text
+    assert 'src="https://blog.example/h/pic.png"' in text
+    assert "script" not in text and "onclick" not in text and "javascript" not in text
+    assert read_stored(post).link == "https://blog.example/h/"
