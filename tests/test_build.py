@@ -1,0 +1,189 @@
+"""Real Pelican builds of small sites in temporary directories, read back as a reader sees them."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from pelican import Pelican
+from pelican.settings import read_settings
+
+from conftest import REPO
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>{name}'s notebook</title><link>https://{handle}.example/</link>
+<item><title>{title}</title><link>https://{handle}.example/posts/{slug}/</link>
+<guid>https://{handle}.example/posts/{slug}/</guid><pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>
+<category>looms</category>
+<description>&lt;p&gt;{text} &lt;a href="../other/"&gt;an older post&lt;/a&gt;&lt;/p&gt;</description>
+</item></channel></rss>"""
+
+
+@pytest.fixture
+def community(site, cli):  # noqa: ANN001, ANN201 -- conftest Site
+    """Three members (full, excerpt, link consent), one original article, fetched and built."""
+    (site.content / "images").mkdir()
+    (site.content / "images" / "ada.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    for handle, name, consent, trusted in [("ada", "Ada Lovelace", "full", True),
+                                           ("bob", "Bob Weaver", "excerpt", True),
+                                           ("cy", "Cy Draft", "link", False)]:  # fmt: skip
+        feed = site.local_feed(f"{handle}.xml", FEED.format(
+            handle=handle, name=name, title=f"{name.split()[0]} on looms", slug="looms",
+            text=f"{name} thinks about looms."))  # fmt: skip
+        site.member(handle, name=name, feeds=[feed], consent=consent, trusted=trusted,
+                    avatar="images/ada.svg" if handle == "ada" else None,
+                    links={"github": f"https://github.com/{handle}"},
+                    bio=f"{name} *weaves*.")  # fmt: skip
+    site.article("original.md", """
+        Title: An original article
+        Date: 2026-11-03 09:00
+        Category: Community
+        Tags: looms
+        Member: bob
+
+        Written here, by Bob.
+        """)  # fmt: skip
+    cli("fetch")
+    site.build()
+    return site
+
+
+def post_page(site, handle):  # noqa: ANN001, ANN201
+    [path] = site.posts(handle)
+    return site.page(f"posts/2026/{path.stem}")
+
+
+def test_curated_post_credits_its_author(community):
+    page = post_page(community, "ada")
+    credit_links = [a for a in page.find_all("a") if "members/ada" in a.get("href", "")]
+    assert credit_links and any("Ada Lovelace" in a.get_text() for a in credit_links)
+    avatar = page.find("img", alt=lambda alt: alt and "Ada Lovelace" in alt)
+    assert avatar is not None and avatar["src"].endswith("images/ada.svg")
+    originals = [a for a in page.find_all("a") if a.get("href") == "https://ada.example/posts/looms/"]
+    assert originals, "no link to the original post"
+    assert "originally published" in page.get_text(" ").lower()
+    # Relative links in the feed were made absolute against the post's own URL.
+    assert page.find("a", href="https://ada.example/posts/other/") is not None
+
+
+def test_canonical_follows_consent(community):
+    full = post_page(community, "ada").find("link", rel="canonical")["href"]
+    excerpt = post_page(community, "bob").find("link", rel="canonical")["href"]
+    assert full == "https://ada.example/posts/looms/"
+    assert excerpt.endswith(f"posts/2026/{community.posts('bob')[0].stem}/")
+
+
+def test_excerpt_and_link_pages_point_to_the_full_post(community):
+    page = post_page(community, "bob")
+    read_more = [a for a in page.find_all("a") if a.get("href") == "https://bob.example/posts/looms/"
+                 and "full post" in a.get_text().lower()]  # fmt: skip
+    assert read_more
+
+
+def test_drafts_are_not_published_until_approved(community, cli):
+    assert not (community.output / "posts" / "2026" / community.posts("cy")[0].stem).exists()
+    cli("approve", "cy")
+    community.build()
+    page = post_page(community, "cy")
+    assert "Cy on looms" in page.find("h1").get_text()
+
+
+def test_timeline_mixes_original_and_curated_posts(community):
+    index = community.page("index.html").get_text(" ")
+    for title in ("An original article", "Ada on looms", "Bob on looms"):
+        assert title in index
+    tag = community.page("tag/looms.html").get_text(" ")
+    assert "An original article" in tag and "Ada on looms" in tag
+
+
+def test_member_page_shows_bio_links_and_all_their_posts(community):
+    page = community.page("members/bob")
+    assert page.find("h1").get_text(strip=True) == "Bob Weaver"
+    assert page.find("em", string="weaves") is not None
+    me = page.find("a", href="https://github.com/bob")
+    assert me is not None and "me" in me.get("rel", [])
+    text = page.get_text(" ")
+    assert "Bob on looms" in text and "An original article" in text
+
+
+def test_community_page_lists_every_member(community):
+    page = community.page("members")
+    hrefs = {a["href"] for a in page.find_all("a", href=True)}
+    for handle in ("ada", "bob", "cy"):
+        assert any(f"members/{handle}" in href for href in hrefs), handle
+
+
+def test_hand_edited_post_is_sanitized_at_build_time(community):
+    [path] = community.posts("ada")
+    text = path.read_text()
+    text = text.replace("<title>Ada on looms</title>",
+                        "<title>Ada <b onmouseover=alert(1)>on</b> looms &lt;i&gt;</title>")
+    text = text.replace("</body>", '<script>alert(2)</script><a href="javascript:alert(3)" '
+                        'onclick="x()">click</a><iframe src="https://evil.example"></iframe>'
+                        "</body>")  # fmt: skip
+    path.write_text(text)
+    community.build()
+    page = community.page(f"posts/2026/{path.stem}")
+    assert not [s for s in page.find_all("script") if "alert" in s.get_text()]
+    assert page.find("iframe") is None and page.find("b") is None
+    assert not [tag for tag in page.find_all(True) if any(a.startswith("on") for a in tag.attrs)]
+    assert not [a for a in page.find_all(href=True) if "javascript" in a["href"].lower()]
+    # Markup becomes text in a title: the escaped "<i>" shows as the characters "<i>".
+    assert page.find("h1").get_text(" ", strip=True) == "Ada on looms <i>"
+
+
+def test_demo_site_builds_without_warnings(tmp_path, caplog):
+    """`make site` in miniature: fetch the shipped sample feeds, then build, warnings fatal."""
+    root = tmp_path / "demo"
+    shutil.copytree(REPO / "content", root / "content",
+                    ignore=shutil.ignore_patterns("community"))  # fmt: skip
+    settings_file = root / "pelicanconf.py"
+    settings_file.write_text(
+        "import runpy\n"
+        f"globals().update({{k: v for k, v in runpy.run_path({str(REPO / 'pelicanconf.py')!r})"
+        ".items() if k.isupper()})\n"
+        f"THEME = {str(REPO / 'theme')!r}\nPLUGIN_PATHS = [{str(REPO / 'plugins')!r}]\n"
+    )
+    from click.testing import CliRunner
+
+    from chorus.cli import main
+
+    fetched = CliRunner().invoke(main, ["--settings", str(settings_file), "fetch"])
+    assert fetched.exit_code == 0, fetched.output
+    with caplog.at_level(logging.WARNING):
+        Pelican(read_settings(str(settings_file))).run()
+    problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert problems == []
+    output = root / "output"
+    pages = list(output.rglob("index.html"))
+    assert len(pages) > 20
+    hostile = "\n".join(p.read_text() for p in (output / "posts").rglob("*.html"))
+    assert "<script" not in hostile and "javascript:" not in hostile and "onerror" not in hostile
+    assert len(list((output / "members").iterdir())) >= 7
+
+
+def test_build_needs_no_network(community, monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the build tried to open a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    community.build()
+    assert (community.output / "index.html").is_file()
+
+
+def test_every_curated_file_round_trips_through_pelican(community):
+    # The store's <meta> tags reach Pelican as the metadata the theme relies on.
+    from pelican.readers import Readers
+
+    pelican = Pelican(read_settings(str(community.settings_file)))  # loads the plugins
+    readers = Readers(pelican.settings)
+    for path in Path(community.community).rglob("*.html"):
+        article = readers.read_file(str(community.content), str(path.relative_to(community.content)))
+        assert article.metadata["member"] in {"ada", "bob", "cy"}
+        assert article.metadata["chorus_original_url"].startswith("https://")
+        assert article.metadata["date"].tzinfo is not None
