@@ -21,10 +21,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	touch $@
 
-site: $(VENV)/.installed  ## Fetch the demo feeds (from files in the repo) and build the site into output/
+site: $(VENV)/.installed  ## Fetch the demo feeds (files in the repo, offline) and build into output/
 	$(CHORUS) fetch --no-progress
-	$(CHORUS) approve --all
-	$(CHORUS) build
+	$(CHORUS) build --strict
 
 fetch: $(VENV)/.installed  ## Fetch every member's feed into content/community/
 	$(CHORUS) fetch

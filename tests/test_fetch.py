@@ -59,7 +59,7 @@ def test_fetch_writes_posts_then_sends_conditional_requests(site, feed_server, c
     request = feed_server.hits("/feed.xml")[-1]
     assert request.headers["if-none-match"] == '"v1"'
     assert request.headers["if-modified-since"] == "Mon, 02 Nov 2026 10:00:00 GMT"
-    assert re.search(r"ada\s+│\s+0\s+│\s+0\s+│\s+0\s+│\s+1", second.output), second.output
+    assert re.search(r"ada\s+│\s+0\s+│\s+0\s+│\s+0\s+│\s+0\s+│\s+1", second.output), second.output
 
 
 def test_user_agent_names_the_site(site, feed_server, cli):

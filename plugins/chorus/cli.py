@@ -155,7 +155,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None) -> None:
 
 def _print_report(report: Any) -> None:
     table = Table(title="Fetch report", title_justify="left", show_edge=False)
-    for column in ("member", "new", "updated", "unchanged", "not modified", "failed"):
+    for column in ("member", "new", "updated", "unchanged", "skipped", "not modified", "failed"):
         table.add_column(column, justify="left" if column in ("member", "failed") else "right")
     for member in report.members:
         failed = len(member.failed)
@@ -164,10 +164,13 @@ def _print_report(report: Any) -> None:
             _count(len(member.new), "green"),
             _count(len(member.updated), "yellow"),
             str(member.unchanged),
+            str(member.filtered + member.duplicates),
             str(member.not_modified),
             _count(failed, "red"),
         )
     console.print(table)
+    console.print("[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
+                  "posted by someone; not modified/failed: feeds[/dim]", soft_wrap=True)  # fmt: skip
     for member in report.members:
         for feed in member.failed:
             console.print(f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}",

@@ -23,6 +23,9 @@ HEAD_BYTES = 8192  # our meta tags all sit in the head, well within this
 _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+# Letters that Unicode does not decompose into ASCII ones.
+_TRANSLITERATE = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe",
+                                "Œ": "OE", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "þ": "th"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,7 @@ def approve(paths: Iterable[Path]) -> list[Path]:
 
 def slugify(text: str, limit: int = 60) -> str:
     """An ASCII slug for file names; "post" when nothing usable remains."""
+    text = text.translate(_TRANSLITERATE)
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = _SLUG_JUNK.sub("-", ascii_text.lower()).strip("-")
     return slug[:limit].rstrip("-") or "post"
