@@ -60,7 +60,9 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
-                server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                server.requests.append(
+                    Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 route = server.routes.get(self.path)
                 if route is None:
                     self._send(404, {"Content-Type": "text/plain"}, b"not found")
@@ -82,8 +84,9 @@ class FeedServer:
                     headers["Content-Encoding"] = "gzip"
                 self._send(route.status, headers, body, route)
 
-            def _send(self, status: int, headers: dict[str, str], body: bytes,
-                      route: Route | None = None) -> None:  # fmt: skip
+            def _send(
+                self, status: int, headers: dict[str, str], body: bytes, route: Route | None = None
+            ) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -153,8 +156,13 @@ class Site:
         self.members = self.content / "members"
         self.community = self.content / "community"
         self.local_feeds = self.content / "local-feeds"
-        for directory in (self.members, self.community, self.local_feeds,
-                          self.content / "articles", self.content / "pages"):  # fmt: skip
+        for directory in (
+            self.members,
+            self.community,
+            self.local_feeds,
+            self.content / "articles",
+            self.content / "pages",
+        ):
             directory.mkdir(parents=True, exist_ok=True)
         self.settings_file = root / "pelicanconf.py"
         self.overrides: dict[str, Any] = {"CHORUS_LOCAL_FEEDS_DIR": "local-feeds"}
@@ -176,8 +184,9 @@ class Site:
         lines += [f"{key} = {value!r}" for key, value in self.overrides.items()]
         self.settings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    def member(self, stem: str, *, bio: str = "A member of the test community.",
-               **fields: Any) -> Path:  # fmt: skip
+    def member(
+        self, stem: str, *, bio: str = "A member of the test community.", **fields: Any
+    ) -> Path:
         """Write content/members/<stem>.md with sensible defaults for missing fields."""
         import yaml
 

@@ -15,28 +15,47 @@ from conftest import REPO
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>{name}'s notebook</title><link>https://{handle}.example/</link>
 <item><title>{title}</title><link>https://{handle}.example/posts/{slug}/</link>
-<guid>https://{handle}.example/posts/{slug}/</guid><pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>
+<guid>https://{handle}.example/posts/{slug}/</guid>
+<pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>
 <category>looms</category>
-<description>&lt;p&gt;{text} &lt;a href="../other/"&gt;an older post&lt;/a&gt;&lt;/p&gt;</description>
+<description>&lt;p&gt;{text} &lt;a href="../other/"&gt;an older post&lt;/a&gt;
+&lt;/p&gt;</description>
 </item></channel></rss>"""
 
 
 @pytest.fixture
-def community(site, cli):  # noqa: ANN001, ANN201 -- conftest Site
+def community(site, cli):
     """Three members (full, excerpt, link consent), one original article, fetched and built."""
     (site.content / "images").mkdir()
     (site.content / "images" / "ada.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
-    for handle, name, consent, trusted in [("ada", "Ada Lovelace", "full", True),
-                                           ("bob", "Bob Weaver", "excerpt", True),
-                                           ("cy", "Cy Draft", "link", False)]:  # fmt: skip
-        feed = site.local_feed(f"{handle}.xml", FEED.format(
-            handle=handle, name=name, title=f"{name.split()[0]} on looms", slug="looms",
-            text=f"{name} thinks about looms."))  # fmt: skip
-        site.member(handle, name=name, feeds=[feed], consent=consent, trusted=trusted,
-                    avatar="images/ada.svg" if handle == "ada" else None,
-                    links={"github": f"https://github.com/{handle}"},
-                    bio=f"{name} *weaves*.")  # fmt: skip
-    site.article("original.md", """
+    for handle, name, consent, trusted in [
+        ("ada", "Ada Lovelace", "full", True),
+        ("bob", "Bob Weaver", "excerpt", True),
+        ("cy", "Cy Draft", "link", False),
+    ]:
+        feed = site.local_feed(
+            f"{handle}.xml",
+            FEED.format(
+                handle=handle,
+                name=name,
+                title=f"{name.split()[0]} on looms",
+                slug="looms",
+                text=f"{name} thinks about looms.",
+            ),
+        )
+        site.member(
+            handle,
+            name=name,
+            feeds=[feed],
+            consent=consent,
+            trusted=trusted,
+            avatar="images/ada.svg" if handle == "ada" else None,
+            links={"github": f"https://github.com/{handle}"},
+            bio=f"{name} *weaves*.",
+        )
+    site.article(
+        "original.md",
+        """
         Title: An original article
         Date: 2026-11-03 09:00
         Category: Community
@@ -44,13 +63,14 @@ def community(site, cli):  # noqa: ANN001, ANN201 -- conftest Site
         Member: bob
 
         Written here, by Bob.
-        """)  # fmt: skip
+        """,
+    )
     cli("fetch")
     site.build()
     return site
 
 
-def post_page(site, handle):  # noqa: ANN001, ANN201
+def post_page(site, handle):
     [path] = site.posts(handle)
     return site.page(f"posts/2026/{path.stem}")
 
@@ -61,7 +81,9 @@ def test_curated_post_credits_its_author(community):
     assert credit_links and any("Ada Lovelace" in a.get_text() for a in credit_links)
     avatar = page.find("img", alt=lambda alt: alt and "Ada Lovelace" in alt)
     assert avatar is not None and avatar["src"].endswith("images/ada.svg")
-    originals = [a for a in page.find_all("a") if a.get("href") == "https://ada.example/posts/looms/"]
+    originals = [
+        a for a in page.find_all("a") if a.get("href") == "https://ada.example/posts/looms/"
+    ]
     assert originals, "no link to the original post"
     assert "originally published" in page.get_text(" ").lower()
     # Relative links in the feed were made absolute against the post's own URL.
@@ -77,8 +99,12 @@ def test_canonical_follows_consent(community):
 
 def test_excerpt_and_link_pages_point_to_the_full_post(community):
     page = post_page(community, "bob")
-    read_more = [a for a in page.find_all("a") if a.get("href") == "https://bob.example/posts/looms/"
-                 and "full post" in a.get_text().lower()]  # fmt: skip
+    read_more = [
+        a
+        for a in page.find_all("a")
+        if a.get("href") == "https://bob.example/posts/looms/"
+        and "full post" in a.get_text().lower()
+    ]
     assert read_more
 
 
@@ -118,11 +144,16 @@ def test_community_page_lists_every_member(community):
 def test_hand_edited_post_is_sanitized_at_build_time(community):
     [path] = community.posts("ada")
     text = path.read_text()
-    text = text.replace("<title>Ada on looms</title>",
-                        "<title>Ada <b onmouseover=alert(1)>on</b> looms &lt;i&gt;</title>")
-    text = text.replace("</body>", '<script>alert(2)</script><a href="javascript:alert(3)" '
-                        'onclick="x()">click</a><iframe src="https://evil.example"></iframe>'
-                        "</body>")  # fmt: skip
+    text = text.replace(
+        "<title>Ada on looms</title>",
+        "<title>Ada <b onmouseover=alert(1)>on</b> looms &lt;i&gt;</title>",
+    )
+    text = text.replace(
+        "</body>",
+        '<script>alert(2)</script><a href="javascript:alert(3)" '
+        'onclick="x()">click</a><iframe src="https://evil.example"></iframe>'
+        "</body>",
+    )
     path.write_text(text)
     community.build()
     page = community.page(f"posts/2026/{path.stem}")
@@ -137,8 +168,7 @@ def test_hand_edited_post_is_sanitized_at_build_time(community):
 def test_demo_site_builds_without_warnings(tmp_path, caplog):
     """`make site` in miniature: fetch the shipped sample feeds, then build, warnings fatal."""
     root = tmp_path / "demo"
-    shutil.copytree(REPO / "content", root / "content",
-                    ignore=shutil.ignore_patterns("community"))  # fmt: skip
+    shutil.copytree(REPO / "content", root / "content", ignore=shutil.ignore_patterns("community"))
     settings_file = root / "pelicanconf.py"
     settings_file.write_text(
         "import runpy\n"
@@ -183,7 +213,9 @@ def test_every_curated_file_round_trips_through_pelican(community):
     pelican = Pelican(read_settings(str(community.settings_file)))  # loads the plugins
     readers = Readers(pelican.settings)
     for path in Path(community.community).rglob("*.html"):
-        article = readers.read_file(str(community.content), str(path.relative_to(community.content)))
+        article = readers.read_file(
+            str(community.content), str(path.relative_to(community.content))
+        )
         assert article.metadata["member"] in {"ada", "bob", "cy"}
         assert article.metadata["chorus_original_url"].startswith("https://")
         assert article.metadata["date"].tzinfo is not None

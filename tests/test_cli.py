@@ -11,7 +11,7 @@ import pytest
 from chorus.cli import main
 
 
-def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):  # noqa: ANN201
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
     for name, command in group.commands.items():
         yield (*prefix, name)
         if isinstance(command, click.Group):
@@ -20,8 +20,12 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):  # noqa: ANN
 
 @pytest.mark.parametrize("path", [(), *all_commands(main)], ids=lambda p: " ".join(p) or "chorus")
 def test_every_command_has_help_with_a_summary(path):
-    result = subprocess.run([sys.executable, "-m", "chorus.cli", *path, "--help"],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "chorus.cli", *path, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "Usage: " in result.stdout
     command = main
@@ -39,9 +43,20 @@ def test_the_installed_command_runs():
 
 
 def test_missing_settings_file_says_what_to_do(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "chorus.cli", "--settings",
-                             str(tmp_path / "nope.py"), "members", "check"],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chorus.cli",
+            "--settings",
+            str(tmp_path / "nope.py"),
+            "members",
+            "check",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2
     assert "no settings file" in result.stderr and "--settings" in result.stderr
 
@@ -49,14 +64,18 @@ def test_missing_settings_file_says_what_to_do(tmp_path):
 def test_unknown_chorus_setting_is_refused(site, cli):
     site.write_settings(CHORUS_FETCH_TIMOUT=3)
     result = cli("members", "check", expect=2)
-    assert "unknown setting CHORUS_FETCH_TIMOUT (did you mean CHORUS_FETCH_TIMEOUT?)" in result.output
+    assert (
+        "unknown setting CHORUS_FETCH_TIMOUT (did you mean CHORUS_FETCH_TIMEOUT?)" in result.output
+    )
 
 
 def test_approve_lists_and_publishes_drafts(site, feed_server, cli):
-    rss = ('<rss version="2.0"><channel><title>t</title><link>https://b.example/</link>'
-           '<item><title>One</title><link>https://b.example/1</link></item>'
-           '<item><title>Two</title><link>https://b.example/2</link></item>'
-           "</channel></rss>")  # fmt: skip
+    rss = (
+        '<rss version="2.0"><channel><title>t</title><link>https://b.example/</link>'
+        "<item><title>One</title><link>https://b.example/1</link></item>"
+        "<item><title>Two</title><link>https://b.example/2</link></item>"
+        "</channel></rss>"
+    )
     site.member("ada", feeds=[feed_server.add("/a", rss)])
     site.member("bob", feeds=[feed_server.add("/b", rss.replace("b.example", "c.example"))])
     cli("fetch")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -17,16 +17,27 @@ from chorus.store import read_stored
 
 
 def rss(*items: str, title: str = "Test feed", link: str = "https://blog.example/") -> str:
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>{title}</title><link>{link}</link>{''.join(items)}</channel></rss>")  # fmt: skip
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>{link}</link>{''.join(items)}</channel></rss>"
+    )
 
 
-def item(slug: str, title: str | None = None, *, date: str | None = "Mon, 02 Nov 2026 10:00:00 GMT",
-         body: str = "&lt;p&gt;Some words about looms.&lt;/p&gt;", tags: tuple[str, ...] = (),
-         guid: str | None = None) -> str:  # fmt: skip
-    parts = [f"<title>{title or slug.title()}</title>", f"<link>https://blog.example/{slug}/</link>",
-             f"<guid>{guid or 'https://blog.example/' + slug + '/'}</guid>",
-             f"<description>{body}</description>"]  # fmt: skip
+def item(
+    slug: str,
+    title: str | None = None,
+    *,
+    date: str | None = "Mon, 02 Nov 2026 10:00:00 GMT",
+    body: str = "&lt;p&gt;Some words about looms.&lt;/p&gt;",
+    tags: tuple[str, ...] = (),
+    guid: str | None = None,
+) -> str:
+    parts = [
+        f"<title>{title or slug.title()}</title>",
+        f"<link>https://blog.example/{slug}/</link>",
+        f"<guid>{guid or 'https://blog.example/' + slug + '/'}</guid>",
+        f"<description>{body}</description>",
+    ]
     if date:
         parts.append(f"<pubDate>{date}</pubDate>")
     parts += [f"<category>{tag}</category>" for tag in tags]
@@ -38,14 +49,18 @@ def meta(path: Path) -> dict[str, str]:
     return dict(re.findall(r'<meta name="([a-z_]+)" content="([^"]*)">', text))
 
 
-def fetch_config(site, **overrides) -> Config:  # noqa: ANN001 -- the conftest Site
+def fetch_config(site, **overrides) -> Config:
     site.write_settings(**overrides)
     return Config.from_settings(site.settings())
 
 
 def test_fetch_writes_posts_then_sends_conditional_requests(site, feed_server, cli):
-    url = feed_server.add("/feed.xml", rss(item("one"), item("two")), etag='"v1"',
-                          last_modified="Mon, 02 Nov 2026 10:00:00 GMT")  # fmt: skip
+    url = feed_server.add(
+        "/feed.xml",
+        rss(item("one"), item("two")),
+        etag='"v1"',
+        last_modified="Mon, 02 Nov 2026 10:00:00 GMT",
+    )
     site.member("ada", feeds=[url], trusted=True)
 
     first = cli("fetch")
@@ -241,10 +256,17 @@ def test_consent_decides_what_is_stored(site, feed_server, cli):
 
 
 def test_tag_filters_and_trust(site, feed_server, cli):
-    url = feed_server.add("/f", rss(item("py", tags=("Python",)), item("food", tags=("Cooking",)),
-                                    item("private", tags=("python", "personal"))))  # fmt: skip
-    site.member("ada", feeds=[url], trusted=True, include_tags=["python"],
-                exclude_tags=["Personal"])  # fmt: skip
+    url = feed_server.add(
+        "/f",
+        rss(
+            item("py", tags=("Python",)),
+            item("food", tags=("Cooking",)),
+            item("private", tags=("python", "personal")),
+        ),
+    )
+    site.member(
+        "ada", feeds=[url], trusted=True, include_tags=["python"], exclude_tags=["Personal"]
+    )
     site.member("bob", feeds=[feed_server.add("/b", rss(item("bobs")))])
     cli("fetch")
     [kept] = site.posts("ada")
@@ -256,7 +278,9 @@ def test_tag_filters_and_trust(site, feed_server, cli):
 def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server, cli):
     shared = item("co-written", guid="tag:blog.example,2026:co")
     other_id = item("co-written", guid="https://other.example/co")  # same link, other id
-    site.member("ada", feeds=[feed_server.add("/a", rss(shared)), feed_server.add("/a2", rss(shared))])
+    site.member(
+        "ada", feeds=[feed_server.add("/a", rss(shared)), feed_server.add("/a2", rss(shared))]
+    )
     site.member("bob", feeds=[feed_server.add("/b", rss(other_id))])
     cli("fetch")
     assert len(site.posts("ada")) == 1
@@ -271,8 +295,9 @@ def test_state_file_is_reused_by_a_fresh_run(site, feed_server):
     run_fetch(config, registry.members.values())
     # A new process (here: new objects, nothing shared in memory) reads the committed state.
     fresh = Config.from_settings(site.settings())
-    report = run_fetch(fresh, load_registry(fresh.members_dir, content_dir=fresh.content_dir)
-                       .members.values())  # fmt: skip
+    report = run_fetch(
+        fresh, load_registry(fresh.members_dir, content_dir=fresh.content_dir).members.values()
+    )
     assert feed_server.hits("/f")[-1].headers["if-none-match"] == '"abc"'
     assert report.members[0].feeds[0].outcome == "not_modified"
 
@@ -307,11 +332,18 @@ def test_last_modified_only_server(site, feed_server, cli):
 
 
 def test_stored_post_is_sanitized_and_absolute(site, feed_server, cli):
-    hostile = ("&lt;p onclick='x()'&gt;Hi &lt;a href='../rel/'&gt;rel&lt;/a&gt;"
-               "&lt;img src='pic.png'&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
-               "&lt;a href='javascript:alert(1)'&gt;js&lt;/a&gt;&lt;/p&gt;")  # fmt: skip
-    site.member("ada", feeds=[feed_server.add("/f", rss(item("h", "&lt;b&gt;Bold&lt;/b&gt; title",
-                                                             body=hostile)))], consent="full")  # fmt: skip
+    hostile = (
+        "&lt;p onclick='x()'&gt;Hi &lt;a href='../rel/'&gt;rel&lt;/a&gt;"
+        "&lt;img src='pic.png'&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+        "&lt;a href='javascript:alert(1)'&gt;js&lt;/a&gt;&lt;/p&gt;"
+    )
+    site.member(
+        "ada",
+        feeds=[
+            feed_server.add("/f", rss(item("h", "&lt;b&gt;Bold&lt;/b&gt; title", body=hostile)))
+        ],
+        consent="full",
+    )
     cli("fetch")
     [post] = site.posts("ada")
     text = post.read_text()

@@ -1,4 +1,4 @@
-"""The members registry: every problem reported with its file and field, nothing written if invalid."""
+"""The members registry: each problem named with file and field; nothing written if invalid."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ import pytest
 from chorus.members import load_registry
 
 
-def registry(site):  # noqa: ANN001, ANN201 -- the conftest Site; a Registry
+def registry(site):
     return load_registry(site.members, content_dir=site.content, local_feeds_dir=site.local_feeds)
 
 
 def test_valid_member_is_read_with_defaults(site):
     (site.content / "images").mkdir()
     (site.content / "images" / "ada.svg").write_text("<svg/>")
-    site.member("ada", name="Ada Lovelace", feeds="https://ada.example/feed.xml",
-                avatar="images/ada.svg", links={"github": "https://github.com/ada",
-                                                "fediverse": "@ada@social.example"},
-                bio="Ada *writes*.")  # fmt: skip
+    site.member(
+        "ada",
+        name="Ada Lovelace",
+        feeds="https://ada.example/feed.xml",
+        avatar="images/ada.svg",
+        links={"github": "https://github.com/ada", "fediverse": "@ada@social.example"},
+        bio="Ada *writes*.",
+    )
     found = registry(site)
     assert found.ok, found.problems
     ada = found.members["ada"]
@@ -49,8 +53,11 @@ def test_valid_member_is_read_with_defaults(site):
         ({"feeds": ["https://x.example/f"], "avatar": "../../etc/passwd"}, "avatar", "no such"),
         ({"feeds": ["https://x.example/f"], "avatar": "data://x"}, "avatar", "not an absolute"),
         ({"feeds": ["https://x.example/f"], "links": {"web": "javascript:x"}}, "links.web", "not"),
-        ({"feeds": ["https://x.example/f"], "links": {"fediverse": "ada"}}, "links.fediverse",
-         "@user@host"),
+        (
+            {"feeds": ["https://x.example/f"], "links": {"fediverse": "ada"}},
+            "links.fediverse",
+            "@user@host",
+        ),
         ({"feeds": ["https://x.example/f"], "handle": "Ada Lovelace"}, "handle", "not a handle"),
         ({"feeds": ["https://x.example/f"], "include_tags": {"a": 1}}, "include_tags", "list"),
     ],
@@ -110,8 +117,11 @@ def test_members_check_cli(site, cli):
 def test_demo_members_are_valid():
     from conftest import REPO
 
-    found = load_registry(REPO / "content" / "members", content_dir=REPO / "content",
-                          local_feeds_dir=REPO / "content" / "sample-feeds")  # fmt: skip
+    found = load_registry(
+        REPO / "content" / "members",
+        content_dir=REPO / "content",
+        local_feeds_dir=REPO / "content" / "sample-feeds",
+    )
     assert found.ok, found.problems
     assert len(found.members) >= 6
     assert {m.consent for m in found.members.values()} == {"link", "excerpt", "full"}

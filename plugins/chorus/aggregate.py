@@ -79,8 +79,9 @@ def run_fetch(
     members = list(members)
     now = now or datetime.now(UTC)
     state = load_state(config.state_file)
-    reports = {m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds])
-               for m in members}  # fmt: skip
+    reports = {
+        m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
+    }
     feed_reports = {(r.handle, f.url): f for r in reports.values() for f in r.feeds}
     parsed: dict[str, ParsedFeed] = {}
     urls = sorted({url for member in members for url in member.feeds})
@@ -93,13 +94,23 @@ def run_fetch(
             known = state.get(response.url)
             if response.outcome == "ok" and known and known.sha256 == response.sha256:
                 # Same bytes as last time (a server that ignores conditional requests).
-                response = Response(response.url, "not_modified", etag=response.etag,
-                                    last_modified=response.last_modified)  # fmt: skip
+                response = Response(
+                    response.url,
+                    "not_modified",
+                    etag=response.etag,
+                    last_modified=response.last_modified,
+                )
                 responses[response.url] = response
             elif response.outcome == "ok":
                 loop = asyncio.get_running_loop()
-                job = partial(parse_feed, response.body, response.url, dict(response.headers),
-                              max_entries=config.max_entries_per_feed, now=now)  # fmt: skip
+                job = partial(
+                    parse_feed,
+                    response.body,
+                    response.url,
+                    dict(response.headers),
+                    max_entries=config.max_entries_per_feed,
+                    now=now,
+                )
                 try:
                     parsed[response.url] = await loop.run_in_executor(pool, job)
                 except FeedError as error:
@@ -111,8 +122,11 @@ def run_fetch(
                         on_feed_done(report)
 
         asyncio.run(
-            fetch_all([(url, state[url].validators if url in state else None) for url in urls],
-                      config, on_response)  # fmt: skip
+            fetch_all(
+                [(url, state[url].validators if url in state else None) for url in urls],
+                config,
+                on_response,
+            )
         )
 
     store = CommunityStore(config.community_dir, config.curated_category)
@@ -135,8 +149,14 @@ def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> 
         log.info("%s: %s", response.url, response.error)
 
 
-def _curate(member: Member, parsed: dict[str, ParsedFeed], store: CommunityStore,
-            report: MemberReport, config: Config, now: datetime) -> None:  # fmt: skip
+def _curate(
+    member: Member,
+    parsed: dict[str, ParsedFeed],
+    store: CommunityStore,
+    report: MemberReport,
+    config: Config,
+    now: datetime,
+) -> None:
     written_now: set[str] = set()
     for url in member.feeds:
         feed = parsed.get(url)
@@ -145,13 +165,17 @@ def _curate(member: Member, parsed: dict[str, ParsedFeed], store: CommunityStore
         for entry in feed.entries:
             tags = entry.tags
             folded = {tag.casefold() for tag in tags}
-            if (not member.accepts_tags(tags) or folded & config.exclude_tags
-                    or (config.include_tags and not folded & config.include_tags)):  # fmt: skip
+            if (
+                not member.accepts_tags(tags)
+                or folded & config.exclude_tags
+                or (config.include_tags and not folded & config.include_tags)
+            ):
                 report.filtered += 1
                 continue
             existing = store.find(entry)
-            if existing is not None and (existing.handle != member.handle
-                                         or existing.id in written_now):  # fmt: skip
+            if existing is not None and (
+                existing.handle != member.handle or existing.id in written_now
+            ):
                 report.duplicates += 1
                 continue
             post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)

@@ -50,17 +50,27 @@ class Site:
 
     def registry(self) -> Registry:
         config = self.config
-        return load_registry(config.members_dir, content_dir=config.content_dir,
-                             local_feeds_dir=config.local_feeds_dir)  # fmt: skip
+        return load_registry(
+            config.members_dir,
+            content_dir=config.content_dir,
+            local_feeds_dir=config.local_feeds_dir,
+        )
 
 
 pass_site = click.make_pass_decorator(Site)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-s", "--settings", "settings_file", type=click.Path(path_type=Path),
-              default="pelicanconf.py", show_default=True, envvar="CHORUS_SETTINGS",
-              help="The site's Pelican settings file.")  # fmt: skip
+@click.option(
+    "-s",
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path),
+    default="pelicanconf.py",
+    show_default=True,
+    envvar="CHORUS_SETTINGS",
+    help="The site's Pelican settings file.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every step.")
 @click.version_option(__version__, prog_name="chorus")
 @click.pass_context
@@ -100,8 +110,10 @@ def members_check(site: Site) -> None:
     if registry.ok:
         console.print(f"[green]✓[/green] {count} member file{'s' * (count != 1)} OK")
         return
-    errors.print(f"{len(registry.problems)} problem(s); fix them and run "
-                 "[bold]chorus members check[/bold] again (format: docs/members.md)")  # fmt: skip
+    errors.print(
+        f"{len(registry.problems)} problem(s); fix them and run "
+        "[bold]chorus members check[/bold] again (format: docs/members.md)"
+    )
     sys.exit(1)
 
 
@@ -113,8 +125,11 @@ def _print_problems(registry: Registry) -> None:
 
 @main.command()
 @click.argument("handles", nargs=-1)
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: when writing to a terminal).")  # fmt: skip
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when writing to a terminal).",
+)
 @pass_site
 def fetch(site: Site, handles: tuple[str, ...], progress: bool | None) -> None:
     """Fetch members' feeds and write new and changed posts into content/community/.
@@ -128,8 +143,10 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None) -> None:
     registry = site.registry()
     if not registry.ok:
         _print_problems(registry)
-        errors.print("The members registry has errors, so nothing was fetched or written. "
-                     "Fix them (chorus members check) and fetch again.")  # fmt: skip
+        errors.print(
+            "The members registry has errors, so nothing was fetched or written. "
+            "Fix them (chorus members check) and fetch again."
+        )
         sys.exit(1)
     unknown = sorted(set(handles) - set(registry.members))
     if unknown:
@@ -137,9 +154,16 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None) -> None:
     chosen = [m for h, m in registry.members.items() if not handles or h in handles]
     total = len({url for member in chosen for url in member.feeds})
     show = console.is_terminal if progress is None else progress
-    with Progress(TextColumn("Fetching"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("{task.description}"),
-                  console=errors, disable=not show, transient=True) as bar:  # fmt: skip
+    with Progress(
+        TextColumn("Fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=errors,
+        disable=not show,
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=total)
         done: set[str] = set()
 
@@ -169,30 +193,42 @@ def _print_report(report: Any) -> None:
             _count(failed, "red"),
         )
     console.print(table)
-    console.print("[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
-                  "posted by someone; not modified/failed: feeds[/dim]", soft_wrap=True)  # fmt: skip
+    console.print(
+        "[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
+        "posted by someone; not modified/failed: feeds[/dim]",
+        soft_wrap=True,
+    )
     for member in report.members:
         for feed in member.failed:
-            console.print(f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}",
-                          soft_wrap=True)  # fmt: skip
+            console.print(
+                f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}", soft_wrap=True
+            )
         for path in member.new:
             console.print(f"  [green]new[/green]     community/{path}", soft_wrap=True)
         for path in member.updated:
-            console.print(f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
-                          soft_wrap=True)  # fmt: skip
+            console.print(
+                f"  [yellow]updated[/yellow] community/{path} (changed upstream)", soft_wrap=True
+            )
         for feed in member.feeds:
             if feed.moved_to:
-                console.print(f"  [yellow]moved[/yellow]   {member.handle}: {feed.url} now "
-                              f"redirects permanently to {feed.moved_to}; update the member file",
-                              soft_wrap=True)  # fmt: skip
+                console.print(
+                    f"  [yellow]moved[/yellow]   {member.handle}: {feed.url} now "
+                    f"redirects permanently to {feed.moved_to}; update the member file",
+                    soft_wrap=True,
+                )
             if feed.warning:
-                console.print(f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: "
-                              f"{feed.warning}", soft_wrap=True)  # fmt: skip
+                console.print(
+                    f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}",
+                    soft_wrap=True,
+                )
     failures = sum(len(member.failed) for member in report.members)
     if failures:
-        errors.print(f"[red]{failures} feed(s) failed[/red]; the others were fetched. Posts "
-                     "already on the site stay there. Fix or remove the URLs above, or retry "
-                     "later.", soft_wrap=True)  # fmt: skip
+        errors.print(
+            f"[red]{failures} feed(s) failed[/red]; the others were fetched. Posts "
+            "already on the site stay there. Fix or remove the URLs above, or retry "
+            "later.",
+            soft_wrap=True,
+        )
 
 
 def _count(value: int, colour: str) -> str:
@@ -216,20 +252,31 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool) -> None:
     waiting = list(drafts(root))
     if not targets and not approve_all:
         for post in waiting:
-            console.print(f"{_relative(post.path)}  [dim]{post.handle} · {post.date[:10]}[/dim]",
-                          soft_wrap=True)  # fmt: skip
-        console.print(f"{len(waiting)} draft(s). Publish with: chorus approve --all, "
-                      "or chorus approve HANDLE|FILE ...", soft_wrap=True)  # fmt: skip
+            console.print(
+                f"{_relative(post.path)}  [dim]{post.handle} · {post.date[:10]}[/dim]",
+                soft_wrap=True,
+            )
+        console.print(
+            f"{len(waiting)} draft(s). Publish with: chorus approve --all, "
+            "or chorus approve HANDLE|FILE ...",
+            soft_wrap=True,
+        )
         return
     chosen = []
     for post in waiting:
         if approve_all or post.handle in targets or _matches_file(post.path, targets):
             chosen.append(post.path)
-    unmatched = [t for t in targets if t not in {p.handle for p in waiting}
-                 and not any(_matches_file(p.path, (t,)) for p in waiting)]  # fmt: skip
+    unmatched = [
+        t
+        for t in targets
+        if t not in {p.handle for p in waiting}
+        and not any(_matches_file(p.path, (t,)) for p in waiting)
+    ]
     for target in unmatched:
-        errors.print(f"[yellow]no draft matches {target}[/yellow] (already published, or no "
-                     "such member or file)")  # fmt: skip
+        errors.print(
+            f"[yellow]no draft matches {target}[/yellow] (already published, or no "
+            "such member or file)"
+        )
     for path in publish(chosen):
         console.print(f"[green]published[/green] {_relative(path)}", soft_wrap=True)
     if unmatched:
@@ -262,8 +309,12 @@ def serve(site: Site, port: int, bind: str) -> None:
 
     Example: chorus serve --port 8080
     """
-    _run_pelican(site, publish=False, output=None,
-                 extra=["--autoreload", "--listen", "--port", str(port), "--bind", bind])  # fmt: skip
+    _run_pelican(
+        site,
+        publish=False,
+        output=None,
+        extra=["--autoreload", "--listen", "--port", str(port), "--bind", bind],
+    )
 
 
 def _run_pelican(site: Site, *, publish: bool, output: Path | None, extra: list[str]) -> None:

@@ -44,8 +44,9 @@ class MemberView:
         return self.articles[0].date if self.articles else None
 
 
-def member_views(members: dict[str, Member], url_pattern: str,
-                 save_as_pattern: str) -> dict[str, MemberView]:  # fmt: skip
+def member_views(
+    members: dict[str, Member], url_pattern: str, save_as_pattern: str
+) -> dict[str, MemberView]:
     """One view per member, in handle order."""
     return {
         handle: MemberView(
@@ -60,8 +61,7 @@ def member_views(members: dict[str, Member], url_pattern: str,
 
 def by_activity(views: dict[str, MemberView]) -> list[MemberView]:
     """Most recently active first; members who have not posted yet last, by name."""
-    active = sorted((v for v in views.values() if v.articles), key=lambda v: v.latest,
-                    reverse=True)  # fmt: skip
+    active = sorted((v for v in views.values() if v.articles), key=lambda v: v.latest, reverse=True)
     quiet = sorted((v for v in views.values() if not v.articles), key=lambda v: v.name.casefold())
     return active + quiet
 

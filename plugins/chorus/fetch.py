@@ -102,12 +102,20 @@ async def fetch_one(
             ) as response:
                 moved_to = _permanent_target(response)
                 if response.status == 304:
-                    return Response(url, "not_modified", moved_to=moved_to,
-                                    etag=validators.etag if validators else None,
-                                    last_modified=validators.last_modified if validators else None)  # fmt: skip
+                    return Response(
+                        url,
+                        "not_modified",
+                        moved_to=moved_to,
+                        etag=validators.etag if validators else None,
+                        last_modified=validators.last_modified if validators else None,
+                    )
                 if response.status >= 400 or response.status < 200:
-                    return Response(url, "failed", moved_to=moved_to,
-                                    error=f"HTTP {response.status} {response.reason or ''}".strip())  # fmt: skip
+                    return Response(
+                        url,
+                        "failed",
+                        moved_to=moved_to,
+                        error=f"HTTP {response.status} {response.reason or ''}".strip(),
+                    )
                 body = await _read_capped(response, config.max_feed_bytes)
                 return Response(
                     url,

@@ -16,13 +16,24 @@ from chorus.urls import LOCAL_SCHEME, local_feed_path, web_url
 Consent = Literal["link", "excerpt", "full"]
 CONSENTS: tuple[Consent, ...] = ("link", "excerpt", "full")
 KEYS = (
-    "handle", "name", "site", "feeds", "avatar", "links", "consent", "trusted",
-    "include_tags", "exclude_tags",
-)  # fmt: skip
+    "handle",
+    "name",
+    "site",
+    "feeds",
+    "avatar",
+    "links",
+    "consent",
+    "trusted",
+    "include_tags",
+    "exclude_tags",
+)
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-FEDIVERSE_HANDLE = re.compile(r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$")
-FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^---[ \t]*(?:\r?\n|\Z)(?P<body>.*)\Z",
-                          re.DOTALL | re.MULTILINE)  # fmt: skip
+FEDIVERSE_HANDLE = re.compile(
+    r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
+)
+FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\r?\n(?P<yaml>.*?)^---[ \t]*(?:\r?\n|\Z)(?P<body>.*)\Z", re.DOTALL | re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,13 @@ def load_registry(
             continue
         first = seen.get(member.handle.casefold())
         if first is not None:
-            problems.append(Problem(path, "handle", f"duplicate handle {member.handle!r}, "
-                                    f"already used by {first.name}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    path,
+                    "handle",
+                    f"duplicate handle {member.handle!r}, already used by {first.name}",
+                )
+            )
             continue
         seen[member.handle.casefold()] = path
         members[member.handle] = member
@@ -114,8 +130,11 @@ def read_member(
         return None, problems
     match = FRONT_MATTER.match(text)
     if not match:
-        problem(None, "no front matter: the file must start with a '---' line, then YAML, "
-                "then another '---' line (see docs/members.md)")  # fmt: skip
+        problem(
+            None,
+            "no front matter: the file must start with a '---' line, then YAML, "
+            "then another '---' line (see docs/members.md)",
+        )
         return None, problems
     try:
         data = yaml.safe_load(match["yaml"]) or {}
@@ -133,8 +152,11 @@ def read_member(
 
     handle = data.get("handle", path.stem)
     if not isinstance(handle, str) or not HANDLE.match(handle):
-        problem("handle", f"{handle!r} is not a handle: use lower-case letters, digits, '-' and "
-                "'_', starting with a letter or digit")  # fmt: skip
+        problem(
+            "handle",
+            f"{handle!r} is not a handle: use lower-case letters, digits, '-' and "
+            "'_', starting with a letter or digit",
+        )
 
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -187,8 +209,11 @@ def read_member(
                 links.append(("fediverse", f"https://{found['host']}/@{found['user']}"))
                 continue
         if not (isinstance(url, str) and web_url(url) == url):
-            problem(f"links.{label}", f"{url!r} is not an absolute http(s) URL"
-                    + (" or a @user@host handle" if str(label) == "fediverse" else ""))  # fmt: skip
+            problem(
+                f"links.{label}",
+                f"{url!r} is not an absolute http(s) URL"
+                + (" or a @user@host handle" if str(label) == "fediverse" else ""),
+            )
         else:
             links.append((str(label), url))
 

@@ -64,7 +64,7 @@ def _parse_xml_feed(
     feed = parsed.feed
     site = web_url(feed.get("link", ""), url)
     entries, skipped = _normalise_all(
-        (_xml_entry(raw, url, site, now) for raw in parsed.entries[:max_entries])
+        _xml_entry(raw, url, site, now) for raw in parsed.entries[:max_entries]
     )
     return ParsedFeed(
         url=url,
@@ -90,8 +90,17 @@ def _xml_entry(raw: Any, feed_url: str, site: str | None, now: datetime) -> Entr
     published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
     # dict.get: feedparser's own lookup maps a missing "updated" to "published", with a warning.
     updated = _struct_date(dict.get(raw, "updated_parsed"), now)
-    return _entry(raw.get("id"), link, raw.get("title", ""), published or updated, updated,
-                  author, tags, summary_html, content_html)  # fmt: skip
+    return _entry(
+        raw.get("id"),
+        link,
+        raw.get("title", ""),
+        published or updated,
+        updated,
+        author,
+        tags,
+        summary_html,
+        content_html,
+    )
 
 
 def _best_content(contents: list[Any]) -> Any:
@@ -150,8 +159,9 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
     )
 
 
-def _json_entry(item: dict[str, Any], feed_url: str, feed_authors: list[str],
-                now: datetime) -> Entry | None:  # fmt: skip
+def _json_entry(
+    item: dict[str, Any], feed_url: str, feed_authors: list[str], now: datetime
+) -> Entry | None:
     link = web_url(_str(item.get("url")), feed_url) or web_url(
         _str(item.get("external_url")), feed_url
     )
@@ -160,7 +170,9 @@ def _json_entry(item: dict[str, Any], feed_url: str, feed_authors: list[str],
     if _str(item.get("content_html")):
         content_html = sanitize_html(_str(item["content_html"]), link)
     elif _str(item.get("content_text")):
-        content_html = "<p>" + _escape(_str(item["content_text"])).replace("\n\n", "</p><p>") + "</p>"
+        content_html = (
+            "<p>" + _escape(_str(item["content_text"])).replace("\n\n", "</p><p>") + "</p>"
+        )
     else:
         content_html = ""
     summary = _str(item.get("summary"))
@@ -168,9 +180,17 @@ def _json_entry(item: dict[str, Any], feed_url: str, feed_authors: list[str],
     updated = _iso_date(item.get("date_modified"), now)
     authors = _json_authors(item) or feed_authors
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
-    return _entry(_str(item.get("id")), link, _str(item.get("title")), published or updated,
-                  updated, authors[0] if authors else None, [_str(t) for t in tags],
-                  f"<p>{_escape(summary)}</p>" if summary else "", content_html)  # fmt: skip
+    return _entry(
+        _str(item.get("id")),
+        link,
+        _str(item.get("title")),
+        published or updated,
+        updated,
+        authors[0] if authors else None,
+        [_str(t) for t in tags],
+        f"<p>{_escape(summary)}</p>" if summary else "",
+        content_html,
+    )
 
 
 def _json_authors(holder: dict[str, Any]) -> list[str]:
@@ -192,9 +212,17 @@ def _iso_date(value: Any, now: datetime) -> datetime | None:
     return _plausible(date.astimezone(UTC), now)
 
 
-def _entry(raw_id: Any, link: str, title: str, published: datetime | None,
-           updated: datetime | None, author: Any, tags: Iterable[str], summary_html: str,
-           content_html: str) -> Entry:  # fmt: skip
+def _entry(
+    raw_id: Any,
+    link: str,
+    title: str,
+    published: datetime | None,
+    updated: datetime | None,
+    author: Any,
+    tags: Iterable[str],
+    summary_html: str,
+    content_html: str,
+) -> Entry:
     """Build the normalised entry: every field is plain, bounded and safe from here on."""
     title = _title(title)
     entry_id = _str(raw_id).strip()[:MAX_ID_LENGTH]

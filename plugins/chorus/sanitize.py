@@ -11,13 +11,67 @@ import nh3
 from chorus.urls import web_url
 
 # What a blog post needs and nothing that can run, frame, submit or overlay.
-TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
-    "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
-    "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
-    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
-    "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
-})  # fmt: skip
+TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+        "var",
+        "wbr",
+    }
+)
 ATTRIBUTES = {
     "a": {"href", "title", "hreflang"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -29,10 +83,25 @@ ATTRIBUTES = {
     "*": {"lang", "dir"},
 }
 # Their text is code or markup, never prose: drop it with the tag.
-CONTENT_DROPPED = frozenset({
-    "script", "style", "template", "iframe", "object", "embed", "svg", "math", "noscript",
-    "textarea", "select", "frame", "frameset", "noembed", "noframes",
-})  # fmt: skip
+CONTENT_DROPPED = frozenset(
+    {
+        "script",
+        "style",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+        "noscript",
+        "textarea",
+        "select",
+        "frame",
+        "frameset",
+        "noembed",
+        "noframes",
+    }
+)
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SPACE = re.compile(r"\s+")
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(CONTENT_DROPPED), attributes={})

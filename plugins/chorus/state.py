@@ -45,8 +45,11 @@ def load_state(path: Path) -> dict[str, FeedState]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError) as error:
-        log.warning("ignoring unreadable fetch state %s (%s); every feed will be fetched in full",
-                    path, error)  # fmt: skip
+        log.warning(
+            "ignoring unreadable fetch state %s (%s); every feed will be fetched in full",
+            path,
+            error,
+        )
         return {}
 
 

@@ -24,8 +24,22 @@ _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 # Letters that Unicode does not decompose into ASCII ones.
-_TRANSLITERATE = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe",
-                                "Œ": "OE", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "þ": "th"})  # fmt: skip
+_TRANSLITERATE = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,15 @@ class Post:
     def hash(self) -> str:
         """Changes exactly when what we would publish changes."""
         date = self.date.isoformat() if self.date else ""
-        return digest(self.title, self.link, date, ",".join(self.tags), self.body_html,
-                      self.consent, self.author)  # fmt: skip
+        return digest(
+            self.title,
+            self.link,
+            date,
+            ",".join(self.tags),
+            self.body_html,
+            self.consent,
+            self.author,
+        )
 
 
 def make_post(member: Member, entry: Entry, feed: ParsedFeed, *, excerpt_chars: int) -> Post:

@@ -1,4 +1,4 @@
-"""Pelican plugin: curated posts are sanitized again as they are read; canonical URLs follow consent.
+"""Pelican plugin: curated posts sanitized again as they are read; canonical URLs by consent.
 
 The fetcher sanitized each post when it wrote it, but a file may since have been edited by hand
 or written under an older policy; the build applies the current policy to what it publishes.
@@ -33,8 +33,9 @@ class CuratedHTMLReader(HTMLReader):
         metadata["title"] = html.escape(plain_text(metadata.get("title", "")), quote=False)
         for key in ("chorus_original_url", "chorus_feed_url", "chorus_site_url"):
             if key in metadata and web_url(metadata[key]) != metadata[key]:
-                log.warning("%s: %s %r is not an http(s) URL; dropped", filename, key,
-                            metadata[key])  # fmt: skip
+                log.warning(
+                    "%s: %s %r is not an http(s) URL; dropped", filename, key, metadata[key]
+                )
                 del metadata[key]
         return sanitize_html(content), metadata
 
