@@ -7,14 +7,14 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from multiprocessing import get_context
 
 from chorus.config import Config
 from chorus.entries import FeedError, ParsedFeed
-from chorus.fetch import Response, fetch_all
+from chorus.fetch import Response, Validators, fetch_all
 from chorus.members import Member
 from chorus.parse import parse_feed
 from chorus.state import FeedState, load_state, save_state
@@ -82,27 +82,21 @@ def run_fetch(
     reports = {
         m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
     }
-    feed_reports = {(r.handle, f.url): f for r in reports.values() for f in r.feeds}
+    reports_by_url: dict[str, list[FeedReport]] = {}
+    for report in reports.values():
+        for feed_report in report.feeds:
+            reports_by_url.setdefault(feed_report.url, []).append(feed_report)
     parsed: dict[str, ParsedFeed] = {}
-    urls = sorted({url for member in members for url in member.feeds})
-    responses: dict[str, Response] = {}
+    responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
 
-    with _parser_pool(len(urls)) as pool:
+    with _parser_pool(len(reports_by_url)) as pool:
 
         async def on_response(response: Response) -> None:
-            responses[response.url] = response
             known = state.get(response.url)
             if response.outcome == "ok" and known and known.sha256 == response.sha256:
                 # Same bytes as last time (a server that ignores conditional requests).
-                response = Response(
-                    response.url,
-                    "not_modified",
-                    etag=response.etag,
-                    last_modified=response.last_modified,
-                )
-                responses[response.url] = response
+                response = replace(response, outcome="not_modified", body=b"")
             elif response.outcome == "ok":
-                loop = asyncio.get_running_loop()
                 job = partial(
                     parse_feed,
                     response.body,
@@ -112,18 +106,31 @@ def run_fetch(
                     now=now,
                 )
                 try:
-                    parsed[response.url] = await loop.run_in_executor(pool, job)
+                    parsed[response.url] = await asyncio.get_running_loop().run_in_executor(
+                        pool, job
+                    )
                 except FeedError as error:
-                    responses[response.url] = Response(response.url, "failed", error=str(error))
-            for report in feed_reports.values():
-                if report.url == response.url:
-                    _record(report, responses[response.url], parsed.get(response.url))
-                    if on_feed_done:
-                        on_feed_done(report)
+                    response = replace(response, outcome="failed", error=str(error))
+                except Exception as error:  # a parser bug must cost one feed, not the run
+                    log.exception("%s: parser failure", response.url)
+                    response = replace(
+                        response,
+                        outcome="failed",
+                        error=f"parser failure: {type(error).__name__}: {error}",
+                    )
+                response = replace(response, body=b"")
+            responses[response.url] = response
+            for feed_report in reports_by_url[response.url]:
+                _record(feed_report, response, parsed.get(response.url))
+                if on_feed_done:
+                    on_feed_done(feed_report)
 
         asyncio.run(
             fetch_all(
-                [(url, state[url].validators if url in state else None) for url in urls],
+                [
+                    (url, state[url].validators if url in state else None)
+                    for url in sorted(reports_by_url)
+                ],
                 config,
                 on_response,
             )
@@ -138,6 +145,10 @@ def run_fetch(
         state[url] = _next_state(state.get(url, FeedState()), response)
     save_state(config.state_file, state)
     return FetchReport([reports[m.handle] for m in members])
+
+
+def _validators(state: dict[str, FeedState], url: str) -> Validators | None:
+    return state[url].validators if url in state else None
 
 
 def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> None:

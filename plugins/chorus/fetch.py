@@ -38,10 +38,11 @@ class Response:
     last_modified: str | None = None
     error: str | None = None
     moved_to: str | None = None  # where a permanent redirect (301/308) says the feed now lives
+    sha256: str | None = None  # of the body, kept when the body itself is let go
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
+    def __post_init__(self) -> None:
+        if self.body and self.sha256 is None:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.body).hexdigest())
 
 
 class _TooLarge(Exception):
