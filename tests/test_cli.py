@@ -92,3 +92,41 @@ def test_approve_lists_and_publishes_drafts(site, feed_server, cli):
     cli("approve", "--all")
     assert "0 draft(s)" in cli("approve").output
     assert 'content="published"' in bob_second.read_text()
+
+
+def test_serve_builds_and_serves_the_site(site, tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    site.member("ada", feeds=["https://ada.example/feed.xml"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "chorus.cli",
+        "--settings",
+        str(site.settings_file),
+        "serve",
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(
+        command, cwd=site.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/members/ada/") as page:
+                    assert "Ada" in page.read().decode()
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
