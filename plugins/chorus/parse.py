@@ -63,12 +63,16 @@ def _parse_xml_feed(
         raise FeedError(f"not a readable feed: {reason or 'no RSS, Atom or JSON Feed found'}")
     feed = parsed.feed
     site = web_url(feed.get("link", ""), url)
+    feed_author = feed.get("author_detail", {}).get("name") or feed.get("author")
+    atom = parsed.get("version", "").startswith("atom")
     entries, skipped = _normalise_all(
-        _xml_entry(raw, url, site, now) for raw in parsed.entries[:max_entries]
+        _xml_entry(raw, url, feed_author, atom, now) for raw in parsed.entries[:max_entries]
     )
     return ParsedFeed(
         url=url,
-        title=_title(feed.get("title", "")) or site or url,
+        title=_title(feed.get("title", ""), _is_html(feed.get("title_detail"), atom))
+        or site
+        or url,
         site=site,
         entries=entries,
         warning=reason,
@@ -76,7 +80,9 @@ def _parse_xml_feed(
     )
 
 
-def _xml_entry(raw: Any, feed_url: str, site: str | None, now: datetime) -> Entry | None:
+def _xml_entry(
+    raw: Any, feed_url: str, feed_author: str | None, atom: bool, now: datetime
+) -> Entry | None:
     link = web_url(raw.get("link", ""), feed_url)
     if link is None:
         return None
@@ -85,7 +91,8 @@ def _xml_entry(raw: Any, feed_url: str, site: str | None, now: datetime) -> Entr
     # Relative URLs in a description mean "relative to the post" unless the feed set xml:base.
     content_html = _html_of(content, default_base=link, feed_url=feed_url)
     summary_html = _html_of(summary, default_base=link, feed_url=feed_url)
-    author = raw.get("author_detail", {}).get("name") or raw.get("author")
+    # An entry without an author has the feed's (RFC 4287 section 4.1.2).
+    author = raw.get("author_detail", {}).get("name") or raw.get("author") or feed_author
     tags = [tag.get("term") or tag.get("label") or "" for tag in raw.get("tags", [])]
     published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
     # dict.get: feedparser's own lookup maps a missing "updated" to "published", with a warning.
@@ -93,7 +100,7 @@ def _xml_entry(raw: Any, feed_url: str, site: str | None, now: datetime) -> Entr
     return _entry(
         raw.get("id"),
         link,
-        raw.get("title", ""),
+        _title(raw.get("title", ""), _is_html(raw.get("title_detail"), atom)),
         published or updated,
         updated,
         author,
@@ -139,6 +146,8 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FeedError(f"not a readable JSON Feed: {error}") from None
+    except RecursionError:
+        raise FeedError("not a readable JSON Feed: nested too deeply") from None
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise FeedError("not a JSON Feed: no 'items' list")
     version = document.get("version")
@@ -151,7 +160,7 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
     )
     return ParsedFeed(
         url=url,
-        title=_title(_str(document.get("title"))) or site or url,
+        title=_title(_str(document.get("title")), html=False) or site or url,
         site=site,
         entries=entries,
         warning=warning,
@@ -181,9 +190,9 @@ def _json_entry(
     authors = _json_authors(item) or feed_authors
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
     return _entry(
-        _str(item.get("id")),
+        _json_id(item.get("id")),
         link,
-        _str(item.get("title")),
+        _title(_str(item.get("title")), html=False),  # JSON Feed titles are plain text
         published or updated,
         updated,
         authors[0] if authors else None,
@@ -204,7 +213,7 @@ def _iso_date(value: Any, now: datetime) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        date = datetime.fromisoformat(value.strip())
+        date = datetime.fromisoformat(value.strip().upper())  # RFC 3339 allows "t" and "z"
     except ValueError:
         return None
     if date.tzinfo is None:
@@ -224,7 +233,6 @@ def _entry(
     content_html: str,
 ) -> Entry:
     """Build the normalised entry: every field is plain, bounded and safe from here on."""
-    title = _title(title)
     entry_id = _str(raw_id).strip()[:MAX_ID_LENGTH]
     if not entry_id:
         entry_id = link  # no id: the link is what names the post
@@ -262,8 +270,23 @@ def _normalise_all(candidates: Iterable[Entry | None]) -> tuple[tuple[Entry, ...
     return tuple(entries), skipped
 
 
-def _title(value: str) -> str:
-    return plain_text(value)[:MAX_TITLE_LENGTH].strip()
+def _title(value: str, html: bool) -> str:
+    """A title as plain text: HTML ones lose their markup, text ones keep every character."""
+    text = plain_text(value) if html else " ".join(_str(value).split())
+    return text[:MAX_TITLE_LENGTH].strip()
+
+
+def _is_html(detail: Any, atom: bool) -> bool:
+    """Whether a title is HTML. Only Atom says so reliably (type="text"); feedparser guesses
+    for RSS, where titles are escaped HTML in practice, so they are taken as HTML."""
+    return not atom or "html" in (detail or {}).get("type", "text/html")
+
+
+def _json_id(value: Any) -> str:
+    # JSON Feed: "if the id is presented as a number, a reader must coerce it to a string".
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return _str(value)
 
 
 def _str(value: Any) -> str:

@@ -105,6 +105,11 @@ CONTENT_DROPPED = frozenset(
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SPACE = re.compile(r"\s+")
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(CONTENT_DROPPED), attributes={})
+_BLOCK_END = re.compile(
+    r"<(?:br|hr|img|/(?:p|div|li|dt|dd|h[1-6]|tr|td|th|blockquote|pre|figcaption|caption|"
+    r"section|article|header|footer|aside|ul|ol|dl|table))\b[^>]*>",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=64)
@@ -118,7 +123,6 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
         url_schemes=set(URL_SCHEMES),
         url_relative=("rewrite_with_base", base_url) if base_url else "pass_through",
         link_rel="noopener noreferrer",
-        set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
         strip_comments=True,
     )
 
@@ -128,14 +132,20 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     if not fragment:
         return ""
     base = web_url(base_url) if base_url else None
-    return _cleaner(base).clean(fragment).strip()
+    cleaned = _cleaner(base).clean(fragment).strip()
+    # Added here rather than by nh3, whose order of added attributes varies from run to run;
+    # the input's own loading/decoding attributes were not allowed through, so none repeat.
+    return cleaned.replace("<img ", '<img loading="lazy" decoding="async" ')
 
 
 def plain_text(fragment: str) -> str:
     """The text of an HTML fragment (or of plain text with entities), whitespace collapsed."""
     if not fragment:
         return ""
-    text = html.unescape(_TEXT_ONLY.clean(fragment) if "<" in fragment else fragment)
+    if "<" in fragment:
+        # Block boundaries and line breaks separate words; without a space they would glue.
+        fragment = _TEXT_ONLY.clean(_BLOCK_END.sub(" ", fragment))
+    text = html.unescape(fragment)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -143,6 +153,8 @@ def excerpt_html(fragment: str, limit: int) -> str:
     """A plain-text excerpt of at most ``limit`` characters, cut at a word, as one paragraph."""
     text = plain_text(fragment)
     if len(text) > limit:
-        cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-        text = cut.rstrip(" ,.;:-") + "\u2026"
+        # Cut at the last word that fits, keeping room for the ellipsis within the limit.
+        room = text[:limit]
+        cut = room.rsplit(" ", 1)[0] if " " in room[: limit - 1] else room[: limit - 1]
+        text = cut[: limit - 1].rstrip(" ,.;:-") + "\u2026"
     return f"<p>{html.escape(text, quote=False)}</p>" if text else ""

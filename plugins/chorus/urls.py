@@ -44,6 +44,8 @@ def normalise_link(url: str) -> str:
         pair for pair in parts.query.split("&") if pair and not pair.lower().startswith("utm_")
     )
     host = (parts.hostname or "").lower().removeprefix("www.")
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/") or "/"

@@ -1,0 +1,343 @@
+"""Feed parsing: a corpus of small self-describing feeds, plus direct tests of the edges.
+
+Every file in tests/feeds/ carries its own expectations: an ``<!-- expect: {...} -->`` comment
+(XML, HTML) or a top-level ``"_expect"`` object (JSON Feed allows ``_`` extension keys). The keys:
+
+==================  ==============================================================================
+url, headers        what to pass to ``parse_feed`` (default: https://example.org/feed and the
+                    content type a web server would send for the file's extension)
+now, max_entries    keyword arguments (default ``now``: 2030-01-01T00:00:00+00:00)
+error               ``parse_feed`` raises FeedError whose message contains this (and
+                    nothing else is checked)
+xfail               a known bug: the reason; the test must fail (strict) until the bug is fixed
+entries, skipped    counts
+feed_title, site    ParsedFeed fields
+warning             null: no warning; a string: the warning contains it
+ids, titles, links, authors, tags, contents, summaries
+                    one value per entry, compared exactly (tags as lists)
+dates, updated      one ISO 8601 string or null per entry (published, updated)
+content_contains    strings that must occur in the entries' HTML (content and summary, joined)
+content_excludes    strings that must not occur in the entries' titles and HTML (case-insensitive)
+==================  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+
+from chorus import sanitize
+from chorus.entries import Entry, FeedError, ParsedFeed
+from chorus.parse import parse_feed
+from conftest import FEEDS, FeedServer
+
+DEFAULT_URL = "https://example.org/feed"
+DEFAULT_NOW = datetime(2030, 1, 1, tzinfo=UTC)
+CONTENT_TYPES = {".json": "application/feed+json", ".html": "text/html"}
+_EXPECT_COMMENT = re.compile(rb"<!--\s*expect:\s*(\{.*?\})\s*-->", re.DOTALL)
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def load_expectations(path: Path) -> dict[str, Any]:
+    """The expectations a fixture file carries about itself."""
+    body = path.read_bytes()
+    if path.suffix == ".json":
+        return json.loads(body.decode("utf-8-sig"))["_expect"]
+    match = _EXPECT_COMMENT.search(body)
+    assert match, f"{path.name}: no <!-- expect: {{...}} --> comment"
+    # The JSON is ASCII (non-ASCII as \\u escapes), so any ASCII-compatible encoding reads it.
+    return json.loads(match.group(1).decode("latin-1"))
+
+
+def corpus() -> list[Any]:
+    params = []
+    for path in sorted(FEEDS.glob("*.*")):
+        expect = load_expectations(path)
+        marks = []
+        if "xfail" in expect:
+            marks.append(pytest.mark.xfail(reason=expect["xfail"], strict=True))
+        params.append(pytest.param(path, expect, id=path.name, marks=marks))
+    return params
+
+
+def parse_fixture(path: Path, expect: dict[str, Any]) -> ParsedFeed:
+    headers = expect.get(
+        "headers", {"Content-Type": CONTENT_TYPES.get(path.suffix, "application/xml")}
+    )
+    now = datetime.fromisoformat(expect["now"]) if "now" in expect else DEFAULT_NOW
+    options: dict[str, Any] = {"now": now}
+    if "max_entries" in expect:
+        options["max_entries"] = expect["max_entries"]
+    return parse_feed(path.read_bytes(), expect.get("url", DEFAULT_URL), headers, **options)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def assert_inert(fragment: str) -> None:
+    """Nothing in ``fragment`` can run, load from a foreign scheme, or restyle the page."""
+    soup = BeautifulSoup(fragment, "html.parser")
+    for tag in soup.find_all(True):
+        assert tag.name in sanitize.TAGS, f"<{tag.name}> in {fragment!r}"
+        for name, value in tag.attrs.items():
+            assert not name.lower().startswith("on"), f"{name}= in {fragment!r}"
+            assert name.lower() not in {"style", "srcset", "formaction", "action"}, fragment
+            if name.lower() in {"href", "src"}:
+                assert url_scheme(value) in {None, "http", "https", "mailto"}, fragment
+
+
+def url_scheme(url: str) -> str | None:
+    """The scheme a browser would see: tabs and newlines removed, C0 and spaces trimmed."""
+    url = re.sub(r"[\t\n\r]", "", url).lstrip("".join(map(chr, range(0x21))))
+    match = _SCHEME.match(url)
+    return match.group(1).lower() if match else None
+
+
+def assert_well_formed_entry(entry: Entry) -> None:
+    """What every entry promises, whatever the feed said (entries.Entry docstring)."""
+    assert url_scheme(entry.link) in {"http", "https"}
+    assert entry.id
+    assert entry.title == entry.title.strip() and "\n" not in entry.title
+    for date in (entry.published, entry.updated):
+        assert date is None or date.utcoffset() == timedelta(0)
+    assert isinstance(entry.tags, tuple)
+    assert entry.author is None or entry.author == entry.author.strip() != ""
+    assert_inert(entry.content_html)
+    assert_inert(entry.summary_html)
+
+
+@pytest.mark.parametrize(("path", "expect"), corpus())
+def test_feed_corpus(path: Path, expect: dict[str, Any]) -> None:
+    if "error" in expect:
+        with pytest.raises(FeedError, match=re.escape(expect["error"])):
+            parse_fixture(path, expect)
+        return
+    feed = parse_fixture(path, expect)
+    entries = feed.entries
+    for entry in entries:
+        assert_well_formed_entry(entry)
+    actual: dict[str, Any] = {
+        "entries": len(entries),
+        "skipped": feed.skipped,
+        "feed_title": feed.title,
+        "site": feed.site,
+        "ids": [e.id for e in entries],
+        "titles": [e.title for e in entries],
+        "links": [e.link for e in entries],
+        "authors": [e.author for e in entries],
+        "tags": [list(e.tags) for e in entries],
+        "dates": [iso(e.published) for e in entries],
+        "updated": [iso(e.updated) for e in entries],
+        "contents": [e.content_html for e in entries],
+        "summaries": [e.summary_html for e in entries],
+    }
+    for key, value in actual.items():
+        if key in expect:
+            assert value == expect[key], f"{key}: got {value!r}"
+    if "warning" in expect:
+        if expect["warning"] is None:
+            assert feed.warning is None, f"warning: got {feed.warning!r}"
+        else:
+            assert expect["warning"] in (feed.warning or ""), f"warning: got {feed.warning!r}"
+    html = "\n".join(e.content_html + "\n" + e.summary_html for e in entries)
+    for needle in expect.get("content_contains", []):
+        assert needle in html, f"content_contains: {needle!r} not in {html!r}"
+    # Titles are plain text (checked by "titles" above); only the HTML fields can carry markup.
+    for needle in expect.get("content_excludes", []):
+        assert needle.lower() not in html.lower(), f"content_excludes: {needle!r} in {html!r}"
+
+
+# The formats DESIGN.md promises to read, as the prefixes of the corpus file names.
+FORMATS = ("rss090", "rss091", "rss092", "rss10", "rss20", "atom03", "atom10", "jsonfeed10",
+           "jsonfeed11")  # fmt: skip
+
+
+def test_corpus_covers_every_format() -> None:
+    """The corpus keeps at least one fixture per format we promise to read."""
+    prefixes = {path.name.split("-")[0] for path in FEEDS.glob("*.*")}
+    assert set(FORMATS) <= prefixes
+
+
+# Direct tests -----------------------------------------------------------------------------
+
+
+RSS = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>T</title><link>https://example.org/</link>
+<item><title>One</title><link>https://example.org/1</link></item>
+<item><title>Two</title><link>https://example.org/2</link></item>
+</channel></rss>
+"""
+JSON_FEED = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "J",
+    "items": [{"id": "1", "url": "https://example.org/j1", "title": "Jay"}],
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"   \n\t ", id="whitespace"),
+        pytest.param(
+            b"<!DOCTYPE html><html><head><title>Blog</title></head><body><p>hi</body></html>",
+            id="html-page",
+        ),
+        pytest.param(
+            b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml">'
+            b"<body><p>well-formed XHTML</p></body></html>",
+            id="xhtml-page",
+        ),
+        pytest.param(b"\x00\x01\x02<rss ver", id="truncated-garbage"),
+        pytest.param(b'<?xml version="1.0"?><rss version="2.0"><chan', id="truncated-before-items"),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", id="png"),
+        pytest.param(b"Just some text.", id="plain-text"),
+        pytest.param(
+            b'{"version": "https://jsonfeed.org/version/1.1", "title": "x"}',
+            id="json-without-items",
+        ),
+        pytest.param(b'{"items": {"id": "1"}}', id="json-items-not-a-list"),
+        pytest.param(b'{"items": [', id="truncated-json"),
+        pytest.param(b"{\xff\xfe}", id="json-not-utf8"),
+        pytest.param(b"\xef\xbb\xbf   {", id="bom-then-brace"),
+    ],
+)
+def test_non_feed_input_raises_feed_error(body: bytes) -> None:
+    with pytest.raises(FeedError) as raised:
+        parse_feed(body, DEFAULT_URL, {})
+    assert str(raised.value)  # the message says why
+
+
+def test_json_array_at_top_level_is_not_a_feed() -> None:
+    with pytest.raises(FeedError, match="items"):
+        parse_feed(b'[{"items": []}]', DEFAULT_URL, {"Content-Type": "application/json"})
+
+
+def test_deeply_nested_json_is_a_feed_error_not_a_crash() -> None:
+    with pytest.raises(FeedError):
+        parse_feed(b'{"items": ' + b"[" * 100_000, DEFAULT_URL, {})
+
+
+def test_truncated_feed_keeps_complete_items_and_warns() -> None:
+    """feedparser's way: a broken feed still yields what it could read, with the reason."""
+    body = RSS.encode()[: RSS.index("<item><title>Two")] + b"<item><title>Tw"
+    feed = parse_feed(body, DEFAULT_URL, {"Content-Type": "application/rss+xml"})
+    assert [e.title for e in feed.entries][:1] == ["One"]
+    assert feed.warning
+
+
+@pytest.mark.parametrize("path", [b"/etc/passwd", b"file:///etc/passwd", b"/etc/hostname"])
+def test_body_that_looks_like_a_file_name_is_not_read(path: bytes) -> None:
+    with pytest.raises(FeedError) as raised:
+        parse_feed(path, DEFAULT_URL, {})
+    message = str(raised.value)
+    assert "root:" not in message and "/bin/" not in message
+    passwd = Path("/etc/passwd")
+    if passwd.exists():
+        first_line = passwd.read_text(errors="replace").splitlines()[0]
+        assert first_line not in message
+
+
+def test_local_file_feed_path_is_not_opened(tmp_path: Path) -> None:
+    """A body naming a real feed file must not be parsed as that file's contents."""
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_text(RSS, encoding="utf-8")
+    with pytest.raises(FeedError):
+        parse_feed(str(feed_file).encode(), DEFAULT_URL, {})
+
+
+def test_body_that_is_a_url_is_not_fetched(feed_server: FeedServer) -> None:
+    url = feed_server.add("/feed.xml", RSS, headers={"Content-Type": "application/rss+xml"})
+    with pytest.raises(FeedError):
+        parse_feed(url.encode(), DEFAULT_URL, {})
+    assert feed_server.hits("/feed.xml") == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/feed+json", "application/json; charset=utf-8", "Application/JSON"],
+)
+def test_json_branch_chosen_from_content_type(content_type: str) -> None:
+    body = b"\n  " + json.dumps(JSON_FEED).encode()
+    feed = parse_feed(body, DEFAULT_URL, {"Content-Type": content_type})
+    assert [e.title for e in feed.entries] == ["Jay"]
+
+
+def test_json_content_type_wins_over_xml_body() -> None:
+    """A server that says JSON is believed: the XML body is then not a readable JSON Feed."""
+    with pytest.raises(FeedError, match="JSON"):
+        parse_feed(RSS.encode(), DEFAULT_URL, {"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf", b"\r\n\t  ", b"\xef\xbb\xbf\n"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "text/xml", "application/octet-stream"]
+)
+def test_json_branch_chosen_from_leading_brace(prefix: bytes, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else None
+    feed = parse_feed(prefix + json.dumps(JSON_FEED).encode(), DEFAULT_URL, headers)
+    assert [e.link for e in feed.entries] == ["https://example.org/j1"]
+    assert feed.warning is None
+
+
+def test_xml_branch_when_neither_content_type_nor_brace_says_json() -> None:
+    feed = parse_feed(RSS.encode(), DEFAULT_URL, {"Content-Type": "text/plain"})
+    assert [e.title for e in feed.entries] == ["One", "Two"]
+
+
+def test_header_names_are_case_insensitive() -> None:
+    body = b"\n" + json.dumps(JSON_FEED).encode()
+    for name in ("CONTENT-TYPE", "content-type", "Content-Type"):
+        assert parse_feed(body, DEFAULT_URL, {name: "application/feed+json"}).entries
+
+
+def test_max_entries_counts_dropped_entries_as_skipped() -> None:
+    feed = parse_feed(RSS.encode(), DEFAULT_URL, {}, max_entries=1)
+    assert [e.title for e in feed.entries] == ["One"]
+    assert feed.skipped == 1
+
+
+def test_feed_title_falls_back_to_site_then_url() -> None:
+    untitled = RSS.replace("<title>T</title>", "")
+    assert parse_feed(untitled.encode(), DEFAULT_URL, {}).title == "https://example.org/"
+    bare = untitled.replace("<link>https://example.org/</link>", "", 1)
+    assert parse_feed(bare.encode(), DEFAULT_URL, {}).title == DEFAULT_URL
+
+
+def test_entry_title_tags_and_id_are_bounded() -> None:
+    item = {
+        "id": "x" * 5000,
+        "url": "https://example.org/long",
+        "title": "word " * 200,
+        "tags": ["t" * 500, *(f"tag{n}" for n in range(30))],
+    }
+    body = json.dumps({**JSON_FEED, "items": [item]}).encode()
+    (entry,) = parse_feed(body, DEFAULT_URL, {}).entries
+    assert len(entry.title) <= 300
+    assert len(entry.id) <= 1000
+    assert len(entry.tags) <= 20
+    assert all(len(tag) <= 64 for tag in entry.tags)
+
+
+def test_default_now_is_the_wall_clock() -> None:
+    """Without ``now``, a date a week ahead of the real clock is undated, a past one kept."""
+    ahead = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    items = [
+        {"id": "1", "url": "https://example.org/1", "date_published": ahead},
+        {"id": "2", "url": "https://example.org/2", "date_published": "2020-01-01T00:00:00Z"},
+    ]
+    feed = parse_feed(json.dumps({**JSON_FEED, "items": items}).encode(), DEFAULT_URL, {})
+    assert [iso(e.published) for e in feed.entries] == [None, "2020-01-01T00:00:00+00:00"]
+
+
+def test_entries_are_frozen() -> None:
+    (entry, _) = parse_feed(RSS.encode(), DEFAULT_URL, {}).entries
+    with pytest.raises(AttributeError):
+        entry.title = "changed"  # type: ignore[misc]
