@@ -67,10 +67,13 @@ def test_fetch_writes_posts_then_sends_conditional_requests(site, feed_server, c
     assert len(site.posts("ada")) == 2
     assert re.search(r"ada\s+│\s+2\s+│\s+0", first.output), first.output
 
-    state = json.loads((site.community / "fetch-state.json").read_text())
+    state_file = site.community / "fetch-state.json"
+    state = json.loads(state_file.read_text())
     assert state["feeds"][url]["etag"] == '"v1"'
+    written = state_file.stat().st_mtime_ns
 
     second = cli("fetch")
+    assert state_file.stat().st_mtime_ns == written  # nothing changed, nothing rewritten
     request = feed_server.hits("/feed.xml")[-1]
     assert request.headers["if-none-match"] == '"v1"'
     assert request.headers["if-modified-since"] == "Mon, 02 Nov 2026 10:00:00 GMT"

@@ -62,4 +62,10 @@ def save_state(path: Path, feeds: dict[str, FeedState]) -> None:
             for url, state in sorted(feeds.items())
         },
     }
-    write_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return  # leave the file (and its mtime, and git) alone
+    except OSError:
+        pass
+    write_atomic(path, text)
