@@ -355,3 +355,17 @@ def test_stored_post_is_sanitized_and_absolute(site, feed_server, cli):
     assert 'src="https://blog.example/h/pic.png"' in text
     assert "script" not in text and "onclick" not in text and "javascript" not in text
     assert read_stored(post).link == "https://blog.example/h/"
+
+
+def test_report_lists_files_only_up_to_a_screenful(site, feed_server, cli):
+    site.member("few", feeds=[feed_server.add("/few", rss(*(item(f"f{i}") for i in range(3))))])
+    listed = cli("fetch").output
+    assert listed.count("new     community/few/") == 3
+
+    many = rss(*(item(f"m{i}") for i in range(60)), link="https://many.example/")
+    site.member(
+        "many", feeds=[feed_server.add("/many", many.replace("blog.example", "many.example"))]
+    )
+    summary = cli("fetch").output
+    assert "new     community/" not in summary
+    assert re.search(r"many\s+│\s+60\s+│", summary), summary

@@ -15,6 +15,7 @@ from multiprocessing import get_context
 from chorus.config import Config
 from chorus.entries import FeedError, ParsedFeed
 from chorus.fetch import Response, Validators, fetch_all
+from chorus.files import flush_all
 from chorus.members import Member
 from chorus.parse import parse_feed
 from chorus.state import FeedState, load_state, save_state
@@ -143,6 +144,8 @@ def run_fetch(
         _curate(member, parsed, store, reports[member.handle], config, now)
     for url, response in responses.items():
         state[url] = _next_state(state.get(url, FeedState()), response)
+    # The state may only say "seen" once the posts it stands for are safely on disk.
+    flush_all()
     save_state(config.state_file, state)
     return FetchReport([reports[m.handle] for m in members])
 

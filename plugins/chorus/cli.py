@@ -198,17 +198,21 @@ def _print_report(report: Any) -> None:
         "posted by someone; not modified/failed: feeds[/dim]",
         soft_wrap=True,
     )
+    # Past a screenful, the table's counts and `git status` say more than a list of files.
+    listed = sum(len(m.new) + len(m.updated) for m in report.members) <= LIST_AT_MOST
     for member in report.members:
         for feed in member.failed:
             console.print(
                 f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}", soft_wrap=True
             )
-        for path in member.new:
-            console.print(f"  [green]new[/green]     community/{path}", soft_wrap=True)
-        for path in member.updated:
-            console.print(
-                f"  [yellow]updated[/yellow] community/{path} (changed upstream)", soft_wrap=True
-            )
+        if listed:
+            for path in member.new:
+                console.print(f"  [green]new[/green]     community/{path}", soft_wrap=True)
+            for path in member.updated:
+                console.print(
+                    f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
+                    soft_wrap=True,
+                )
         for feed in member.feeds:
             if feed.moved_to:
                 console.print(
@@ -229,6 +233,9 @@ def _print_report(report: Any) -> None:
             "later.",
             soft_wrap=True,
         )
+
+
+LIST_AT_MOST = 50
 
 
 def _count(value: int, colour: str) -> str:

@@ -27,6 +27,8 @@ KEYS = (
     "include_tags",
     "exclude_tags",
 )
+# libyaml's safe loader when present: ten times faster, and a registry is hundreds of files.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 FEDIVERSE_HANDLE = re.compile(
     r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
@@ -137,7 +139,7 @@ def read_member(
         )
         return None, problems
     try:
-        data = yaml.safe_load(match["yaml"]) or {}
+        data = yaml.load(match["yaml"], Loader=_SAFE_LOADER) or {}
     except yaml.YAMLError as error:
         problem(None, f"front matter is not valid YAML: {error}")
         return None, problems

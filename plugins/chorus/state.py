@@ -68,4 +68,4 @@ def save_state(path: Path, feeds: dict[str, FeedState]) -> None:
             return  # leave the file (and its mtime, and git) alone
     except OSError:
         pass
-    write_atomic(path, text)
+    write_atomic(path, text, durable=True)
