@@ -369,3 +369,18 @@ def test_report_lists_files_only_up_to_a_screenful(site, feed_server, cli):
     summary = cli("fetch").output
     assert "new     community/" not in summary
     assert re.search(r"many\s+│\s+60\s+│", summary), summary
+
+
+def test_many_feeds_are_parsed_in_worker_processes(site, feed_server, cli):
+    from chorus.aggregate import PROCESS_POOL_THRESHOLD
+
+    count = PROCESS_POOL_THRESHOLD + 4
+    for n in range(count):
+        body = rss(item(f"p{n}")).replace("blog.example", f"site{n}.example")
+        site.member(f"m{n:02d}", feeds=[feed_server.add(f"/f{n}", body)], trusted=True)
+    cli("fetch")
+    written = sorted(site.community.glob("*/*.html"))
+    assert len(written) == count
+    assert {meta(p)["chorus_original_url"] for p in written} == {
+        f"https://site{n}.example/p{n}/" for n in range(count)
+    }
