@@ -35,6 +35,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # make bench runs .venv/bin/python: chorus and pelican sit beside
 RESULTS = REPO / "bench" / "results" / "latest.json"
+sys.path.insert(0, str(REPO / "tests"))
+from sites import write_site_settings  # noqa: E402 -- shared with the tests, found via tests/
 
 ENTRIES_PER_FEED = 10
 ENTRY_HTML_BYTES = 2000
@@ -249,22 +251,8 @@ class FeedServer:
 
 
 def chorus_settings(root: Path, **overrides: Any) -> Path:
-    """Like tests/conftest.py Site.write_settings: the real pelicanconf.py, pointed at ``root``."""
-    lines = [
-        "import runpy",
-        f"globals().update({{k: v for k, v in runpy.run_path({str(REPO / 'pelicanconf.py')!r})"
-        ".items() if k.isupper()})",
-        f"THEME = {str(REPO / 'theme')!r}",
-        f"PLUGIN_PATHS = [{str(REPO / 'plugins')!r}]",
-        "PATH = 'content'",
-        "OUTPUT_PATH = 'output'",
-        "CACHE_CONTENT = False",
-        "CHORUS_LOCAL_FEEDS_DIR = None",
-    ]
-    lines += [f"{key} = {value!r}" for key, value in overrides.items()]
-    path = root / "pelicanconf.py"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    """The real pelicanconf.py, theme and plugins, pointed at ``root`` (as the tests do)."""
+    return write_site_settings(root, CACHE_CONTENT=False, CHORUS_LOCAL_FEEDS_DIR=None, **overrides)
 
 
 def plain_settings(root: Path) -> Path:

@@ -18,7 +18,8 @@ import pytest
 from pelican import Pelican
 from pelican.settings import read_settings
 
-REPO = Path(__file__).resolve().parent.parent
+from sites import write_site_settings
+
 FEEDS = Path(__file__).resolve().parent / "feeds"
 
 
@@ -178,20 +179,9 @@ class Site:
         self.write_settings()
 
     def write_settings(self, **overrides: Any) -> None:
-        """A settings file that loads the real pelicanconf.py, then points it at this site."""
+        """Point the real pelicanconf.py at this site, with ``overrides`` on top."""
         self.overrides.update(overrides)
-        lines = [
-            "import runpy",
-            f"globals().update({{k: v for k, v in runpy.run_path({str(REPO / 'pelicanconf.py')!r})"
-            ".items() if k.isupper()})",
-            f"THEME = {str(REPO / 'theme')!r}",
-            f"PLUGIN_PATHS = [{str(REPO / 'plugins')!r}]",
-            "PATH = 'content'",
-            "OUTPUT_PATH = 'output'",
-            "CACHE_CONTENT = False",
-        ]
-        lines += [f"{key} = {value!r}" for key, value in self.overrides.items()]
-        self.settings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_site_settings(self.root, CACHE_CONTENT=False, **self.overrides)
 
     def member(
         self, stem: str, *, bio: str = "A member of the test community.", **fields: Any

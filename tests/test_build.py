@@ -10,7 +10,7 @@ import pytest
 from pelican import Pelican
 from pelican.settings import read_settings
 
-from conftest import REPO
+from sites import REPO, write_site_settings
 
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>{name}'s notebook</title><link>https://{handle}.example/</link>
@@ -169,13 +169,7 @@ def test_demo_site_builds_without_warnings(tmp_path, caplog):
     """`make site` in miniature: fetch the shipped sample feeds, then build, warnings fatal."""
     root = tmp_path / "demo"
     shutil.copytree(REPO / "content", root / "content", ignore=shutil.ignore_patterns("community"))
-    settings_file = root / "pelicanconf.py"
-    settings_file.write_text(
-        "import runpy\n"
-        f"globals().update({{k: v for k, v in runpy.run_path({str(REPO / 'pelicanconf.py')!r})"
-        ".items() if k.isupper()})\n"
-        f"THEME = {str(REPO / 'theme')!r}\nPLUGIN_PATHS = [{str(REPO / 'plugins')!r}]\n"
-    )
+    settings_file = write_site_settings(root)
     from click.testing import CliRunner
 
     from chorus.cli import main

@@ -115,7 +115,7 @@ def test_members_check_cli(site, cli):
 
 
 def test_demo_members_are_valid():
-    from conftest import REPO
+    from sites import REPO
 
     found = load_registry(
         REPO / "content" / "members",
