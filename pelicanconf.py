@@ -16,7 +16,7 @@ PATH = "content"
 OUTPUT_PATH = "output"
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["chorus_members", "chorus_curated"]
+PLUGINS = ["chorus_members", "chorus_curated", "chorus_credit"]
 
 # Original articles and curated community posts, side by side in one timeline.
 ARTICLE_PATHS = ["articles", "community"]
@@ -34,7 +34,11 @@ AUTHORS_SAVE_AS = ""
 DEFAULT_PAGINATION = 10
 
 FEED_ALL_ATOM = "feeds/all.atom.xml"
-CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
+FEED_ALL_RSS = "feeds/all.rss.xml"
+CATEGORY_FEED_ATOM = "feeds/category/{slug}.atom.xml"
+CATEGORY_FEED_RSS = "feeds/category/{slug}.rss.xml"
+TAG_FEED_ATOM = "feeds/tag/{slug}.atom.xml"
+TAG_FEED_RSS = "feeds/tag/{slug}.rss.xml"
 TRANSLATION_FEED_ATOM = None
 AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None

@@ -384,3 +384,16 @@ def test_many_feeds_are_parsed_in_worker_processes(site, feed_server, cli):
     assert {meta(p)["chorus_original_url"] for p in written} == {
         f"https://site{n}.example/p{n}/" for n in range(count)
     }
+
+
+def test_state_from_another_version_means_a_full_fetch(site, feed_server, cli):
+    url = feed_server.add("/f", rss(item("one")), etag='"e1"')
+    site.member("ada", feeds=[url])
+    cli("fetch")
+    state_file = site.community / "fetch-state.json"
+    state = json.loads(state_file.read_text())
+    state["version"] = 0
+    state_file.write_text(json.dumps(state))
+    cli("fetch")
+    assert "if-none-match" not in feed_server.hits("/f")[-1].headers
+    assert json.loads(state_file.read_text())["version"] != 0

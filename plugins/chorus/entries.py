@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chorus.urls import web_url
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -31,6 +33,17 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warning: str | None = None
     skipped: int = 0  # entries dropped as unusable (no link we can trust)
+    # What an Atom <source> element repeats of the original feed:
+    id: str | None = None
+    self_url: str | None = None  # the feed's own URL as it declares it (http(s) only)
+    updated: datetime | None = None
+    author: str | None = None
+    rights: str | None = None
+
+    @property
+    def public_url(self) -> str | None:
+        """Where readers can subscribe: the URL we fetched, unless it was a local file."""
+        return web_url(self.url) or self.self_url
 
 
 class FeedError(Exception):

@@ -77,6 +77,18 @@ def _parse_xml_feed(
         entries=entries,
         warning=reason,
         skipped=skipped + max(0, len(parsed.entries) - max_entries),
+        id=_str(feed.get("id")).strip()[:MAX_ID_LENGTH] or None,
+        self_url=next(
+            (
+                web_url(link.get("href", ""), url)
+                for link in feed.get("links", [])
+                if link.get("rel") == "self"
+            ),
+            None,
+        ),
+        updated=_struct_date(dict.get(feed, "updated_parsed"), now),
+        author=_name(feed_author),
+        rights=plain_text(_str(feed.get("rights")))[:MAX_TITLE_LENGTH] or None,
     )
 
 
@@ -165,6 +177,8 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
         entries=entries,
         warning=warning,
         skipped=skipped + max(0, len(items) - max_entries),
+        self_url=web_url(_str(document.get("feed_url")), url),
+        author=_name(feed_authors[0]) if feed_authors else None,
     )
 
 
@@ -241,20 +255,25 @@ def _entry(
         text = plain_text(_str(tag))[:MAX_TAG_LENGTH].strip()
         if text and text.casefold() not in {t.casefold() for t in clean_tags}:
             clean_tags.append(text)
-    author_text = plain_text(_str(author)) if author else ""
-    if "@" in author_text and " " not in author_text:
-        author_text = ""  # an e-mail address, never a name to publish
     return Entry(
         id=entry_id,
         link=link,
         title=title or link,
         published=published,
         updated=updated,
-        author=author_text or None,
+        author=_name(author),
         tags=tuple(clean_tags[:MAX_TAGS]),
         summary_html=summary_html,
         content_html=content_html,
     )
+
+
+def _name(value: Any) -> str | None:
+    """A person's name as plain text; an e-mail address is never a name we publish."""
+    text = plain_text(_str(value))[:MAX_TITLE_LENGTH]
+    if "@" in text and " " not in text:
+        return None
+    return text or None
 
 
 def _normalise_all(candidates: Iterable[Entry | None]) -> tuple[tuple[Entry, ...], int]:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 from chorus.fetch import Validators
 from chorus.files import write_atomic
+from chorus.store import POST_FORMAT
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+# A state written for another post format is set aside: the next run fetches every feed in full
+# and rewrites every post in the current form.
+FORMAT_VERSION = POST_FORMAT
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ def load_state(path: Path) -> dict[str, FeedState]:
     """Read the state file; a missing or unreadable one means "fetch everything afresh"."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("version") != FORMAT_VERSION:
+            log.info("%s is from another version of Chorus; every feed is fetched in full", path)
+            return {}
         feeds = document["feeds"]
         return {url: FeedState(**values) for url, values in feeds.items()}
     except FileNotFoundError:

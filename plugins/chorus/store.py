@@ -16,9 +16,12 @@ from chorus.entries import Entry, ParsedFeed
 from chorus.files import write_atomic
 from chorus.members import Consent, Member
 from chorus.sanitize import excerpt_html
-from chorus.urls import normalise_link, web_url
+from chorus.urls import normalise_link
 
 log = logging.getLogger(__name__)
+# Raised whenever what a post file holds changes (its metadata, the sanitizing policy), so that
+# every post is rewritten once in the new form.
+POST_FORMAT = 3
 HEAD_BYTES = 8192  # our meta tags all sit in the head, well within this
 _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
@@ -68,15 +71,14 @@ class Post:
     tags: tuple[str, ...]
     body_html: str
     consent: Consent
-    feed_title: str
-    feed_url: str | None  # the feed's public URL (None for demo files read from disk)
-    site_url: str | None  # the home page the feed names
+    source: ParsedFeed  # the feed it came from (its entries are not used here)
 
     @property
     def hash(self) -> str:
         """Changes exactly when what we would publish changes."""
         date = self.date.isoformat() if self.date else ""
         return digest(
+            str(POST_FORMAT),
             self.title,
             self.link,
             date,
@@ -105,9 +107,7 @@ def make_post(member: Member, entry: Entry, feed: ParsedFeed, *, excerpt_chars: 
         tags=entry.tags,
         body_html=body,
         consent=member.consent,
-        feed_title=feed.title,
-        feed_url=web_url(feed.url),
-        site_url=feed.site,
+        source=feed,
     )
 
 
@@ -167,9 +167,18 @@ class CommunityStore:
             ("category", self.category),
             ("authors", post.author.replace(",", " ")),
             ("chorus_consent", post.consent),
-            ("chorus_feed_title", post.feed_title),
-            ("chorus_feed_url", post.feed_url),
-            ("chorus_site_url", post.site_url),
+            # The original feed, for credit and for Atom's <source>; not part of the hash, so
+            # a feed that only changes its <updated> does not rewrite every post.
+            ("chorus_feed_title", post.source.title),
+            ("chorus_feed_url", post.source.public_url),
+            ("chorus_site_url", post.source.site),
+            ("chorus_feed_id", post.source.id),
+            (
+                "chorus_feed_updated",
+                post.source.updated.isoformat() if post.source.updated else None,
+            ),
+            ("chorus_feed_author", post.source.author),
+            ("chorus_feed_rights", post.source.rights),
             ("chorus_hash", post.hash),
         ]
         lines = ["<html>", "<head>", f"<title>{_attr(post.title)}</title>"]

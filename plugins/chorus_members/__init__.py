@@ -6,13 +6,15 @@ Context keys: ``chorus_members`` (handle -> member view) and ``chorus_members_by
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
+from pelican.writers import Writer
 
 from chorus.config import Config, apply_defaults
-from chorus.credit import by_activity, member_views
+from chorus.credit import by_activity, member_views, opml
 from chorus.members import load_registry
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,24 @@ class MembersGenerator(Generator):
         for problem in registry.problems:
             log.error("member file skipped: %s (run `chorus members check`)", problem)
         views = member_views(
-            registry.members, settings["CHORUS_MEMBER_URL"], settings["CHORUS_MEMBER_SAVE_AS"]
+            registry.members,
+            {
+                "url": settings["CHORUS_MEMBER_URL"],
+                "save_as": settings["CHORUS_MEMBER_SAVE_AS"],
+                "atom_feed": settings["CHORUS_MEMBER_FEED_ATOM"],
+                "rss_feed": settings["CHORUS_MEMBER_FEED_RSS"],
+            },
         )
         for article in self.context.get("articles", []):
             handle = getattr(article, "member", None)
             if handle is None:
                 continue
             if handle in views:
-                views[handle].articles.append(article)
+                view = views[handle]
+                view.articles.append(article)
+                feed_url = getattr(article, "chorus_feed_url", None)
+                if feed_url and feed_url not in view.found_feeds:
+                    view.found_feeds.append(feed_url)
             else:
                 log.warning(
                     "%s: member %r is not in the registry; no byline or member page",
@@ -52,7 +64,7 @@ class MembersGenerator(Generator):
         self.context["chorus_members"] = views
         self.context["chorus_members_by_activity"] = by_activity(views)
 
-    def generate_output(self, writer) -> None:
+    def generate_output(self, writer: Writer) -> None:
         relative = self.settings.get("RELATIVE_URLS", False)
         template = self.get_template("member")
         for view in self.views.values():
@@ -65,6 +77,11 @@ class MembersGenerator(Generator):
                 member=view,
                 page_name=view.url.rstrip("/"),
             )
+            for path, kind in ((view.atom_feed, "atom"), (view.rss_feed, "rss")):
+                if path:
+                    writer.write_feed(
+                        view.articles, self.context, path, feed_type=kind, feed_title=view.name
+                    )
         writer.write_file(
             self.settings["CHORUS_COMMUNITY_SAVE_AS"],
             self.get_template("community"),
@@ -74,6 +91,28 @@ class MembersGenerator(Generator):
             members=self.context["chorus_members_by_activity"],
             page_name="members",
         )
+        self._write_blogroll(writer, relative)
+
+    def _write_blogroll(self, writer: Writer, relative: bool) -> None:
+        """The human blogroll page and the OPML file of every member's public feeds."""
+        members = sorted(self.views.values(), key=lambda view: view.name.casefold())
+        if self.settings["CHORUS_BLOGROLL_SAVE_AS"]:
+            writer.write_file(
+                self.settings["CHORUS_BLOGROLL_SAVE_AS"],
+                self.get_template("blogroll"),
+                self.context,
+                relative_urls=relative,
+                url=self.settings["CHORUS_BLOGROLL_URL"],
+                members=members,
+                page_name="blogroll",
+            )
+        if self.settings["CHORUS_BLOGROLL_OPML"]:
+            outlines = [(view.name, feed, view.site) for view in members for feed in view.feeds]
+            site_url = self.settings.get("SITEURL", "")
+            text = opml(f"{self.settings['SITENAME']}: members' feeds", site_url, outlines)
+            target = Path(self.output_path, self.settings["CHORUS_BLOGROLL_OPML"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
 
 
 def get_generators(pelican_object: Any) -> type[Generator]:

@@ -1,0 +1,249 @@
+"""Pelican plugin: credit that machines read. Atom and RSS entries name the original author and
+feed (Atom ``<source>``, RSS ``<source url>`` and ``dc:creator``); a JSON Feed 1.1 for the site;
+schema.org JSON-LD and the robots policy on every article.
+
+Reads the ``chorus_members`` context key (set by the chorus_members plugin) when it is there.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from feedgenerator import Atom1Feed, Rss201rev2Feed
+from feedgenerator.django.utils.feedgenerator import rfc3339_date
+from markupsafe import Markup
+from pelican import signals
+from pelican.generators import Generator
+from pelican.writers import Writer
+
+from chorus.config import apply_defaults
+from chorus.credit import blog_posting, credit_html
+
+log = logging.getLogger(__name__)
+
+
+class CreditedAtomFeed(Atom1Feed):
+    """Atom 1.0 whose entries carry a link to the original and an RFC 4287 ``<source>``."""
+
+    def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
+        super().add_item_elements(handler, item)
+        if item.get("chorus_original"):
+            handler.addQuickElement("link", "", {"rel": "via", "href": item["chorus_original"]})
+        source = item.get("chorus_source")
+        if not source:
+            return
+        handler.startElement("source", {})
+        if source.get("id"):
+            handler.addQuickElement("id", source["id"])
+        handler.addQuickElement("title", source["title"])
+        if source.get("updated"):
+            handler.addQuickElement("updated", rfc3339_date(source["updated"]))
+        if source.get("self"):
+            handler.addQuickElement("link", "", {"rel": "self", "href": source["self"]})
+        if source.get("alternate"):
+            handler.addQuickElement("link", "", {"rel": "alternate", "href": source["alternate"]})
+        handler.startElement("author", {})
+        handler.addQuickElement("name", source["author"])
+        if source.get("author_uri"):
+            handler.addQuickElement("uri", source["author_uri"])
+        handler.endElement("author")
+        if source.get("rights"):
+            handler.addQuickElement("rights", source["rights"])
+        handler.endElement("source")
+
+
+class CreditedRssFeed(Rss201rev2Feed):
+    """RSS 2.0 whose items name their author (``dc:creator``) and their ``<source url>``."""
+
+    def rss_attributes(self) -> dict[str, str]:
+        return {**super().rss_attributes(), "xmlns:dc": "http://purl.org/dc/elements/1.1/"}
+
+    def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
+        super().add_item_elements(handler, item)
+        source = item.get("chorus_source")
+        if source and source.get("self"):
+            handler.addQuickElement("source", source["title"], {"url": source["self"]})
+
+
+class CreditWriter(Writer):
+    """Pelican's writer, with feeds whose entries credit the people who wrote them."""
+
+    def write_feed(self, elements: Any, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.members = context.get("chorus_members") or {}
+        return super().write_feed(elements, context, *args, **kwargs)
+
+    def _create_new_feed(self, feed_type: str, feed_title: str | None, context: Any) -> Any:
+        # As Pelican's own, but with the credited feed classes and the site's language.
+        title = f"{context['SITENAME']} - {feed_title}" if feed_title else context["SITENAME"]
+        feed_class = CreditedRssFeed if feed_type == "rss" else CreditedAtomFeed
+        return feed_class(
+            title=Markup(title).striptags(),
+            link=self.site_url + "/",
+            feed_url=self.feed_url,
+            description=context.get("SITESUBTITLE", ""),
+            subtitle=context.get("SITESUBTITLE", None),
+            language=context.get("DEFAULT_LANG"),
+        )
+
+    def _add_item_to_the_feed(self, feed: Any, item: Any) -> None:
+        super()._add_item_to_the_feed(feed, item)
+        entry = feed.items[-1]
+        member = self.members.get(getattr(item, "member", None))
+        if member is not None:
+            entry["author_name"] = member.name
+            entry["author_link"] = member.site
+        original = getattr(item, "chorus_original_url", None)
+        if not original:
+            return
+        source_title = getattr(item, "chorus_feed_title", None) or original
+        credit = credit_html(
+            entry["author_name"] or "", entry["author_link"], original, source_title
+        )
+        if isinstance(feed, Rss201rev2Feed):
+            entry["description"] = credit + (entry["description"] or "")
+        else:
+            entry["content"] = credit + (entry["content"] or "")
+        entry["chorus_original"] = original
+        entry["chorus_source"] = {
+            "id": getattr(item, "chorus_feed_id", None)
+            or getattr(item, "chorus_feed_url", None)
+            or getattr(item, "chorus_site_url", None),
+            "title": html.unescape(source_title),
+            "updated": _date(item, "chorus_feed_updated") or item.date,
+            "self": getattr(item, "chorus_feed_url", None),
+            "alternate": getattr(item, "chorus_site_url", None),
+            "author": getattr(item, "chorus_feed_author", None) or entry["author_name"] or "",
+            "author_uri": entry["author_link"],
+            "rights": getattr(item, "chorus_feed_rights", None),
+        }
+
+
+def _date(item: Any, name: str) -> datetime | None:
+    value = getattr(item, name, None)
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+class JsonFeedGenerator(Generator):
+    """Writes the site's JSON Feed 1.1 (``CHORUS_JSON_FEED``)."""
+
+    def generate_context(self) -> None:
+        pass
+
+    def generate_output(self, writer: Any) -> None:
+        path = self.settings["CHORUS_JSON_FEED"]
+        if not path:
+            return
+        base = (self.settings.get("FEED_DOMAIN") or self.settings.get("SITEURL") or "").rstrip("/")
+        members = self.context.get("chorus_members") or {}
+        articles = self.context.get("articles", [])[: self.settings.get("FEED_MAX_ITEMS")]
+        feed = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": Markup(self.settings["SITENAME"]).striptags(),
+            "home_page_url": f"{base}/",
+            "feed_url": f"{base}/{path}",
+            "language": self.settings.get("DEFAULT_LANG", "en"),
+            "items": [_json_item(article, members, base) for article in articles],
+        }
+        if self.settings.get("SITESUBTITLE"):
+            feed["description"] = Markup(self.settings["SITESUBTITLE"]).striptags()
+        target = Path(self.output_path, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(feed, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _json_item(article: Any, members: dict[str, Any], base: str) -> dict[str, Any]:
+    url = f"{base}/{article.url}"
+    member = members.get(getattr(article, "member", None))
+    if member is not None:
+        author = {"name": member.name, "url": member.site}
+        if member.avatar:
+            author["avatar"] = (
+                member.avatar if "://" in member.avatar else f"{base}/{member.avatar}"
+            )
+        authors = [author]
+    else:
+        authors = [{"name": str(a)} for a in getattr(article, "authors", [])]
+    content = article.get_content(base)
+    original = getattr(article, "chorus_original_url", None)
+    item: dict[str, Any] = {
+        "id": url,
+        "url": url,
+        "title": html.unescape(Markup(article.title).striptags()),
+        "content_html": content,
+        "date_published": article.date.isoformat(),
+        "authors": authors,
+    }
+    if original:
+        item["external_url"] = original
+        source = getattr(article, "chorus_feed_title", None) or original
+        item["content_html"] = (
+            credit_html(authors[0]["name"], authors[0].get("url"), original, source) + content
+        )
+    if getattr(article, "modified", None):
+        item["date_modified"] = article.modified.isoformat()
+    if getattr(article, "summary", None):
+        item["summary"] = html.unescape(Markup(article.summary).striptags())
+    if getattr(article, "tags", None):
+        item["tags"] = [str(tag) for tag in article.tags]
+    return item
+
+
+def add_structured_data(generators: list[Any]) -> None:
+    """JSON-LD for every article, and noindex on full copies when the site asks for it."""
+    for generator in generators:
+        if not hasattr(generator, "articles"):
+            continue
+        settings = generator.settings
+        site_url = settings.get("SITEURL", "")
+        members = generator.context.get("chorus_members") or {}
+        for article in [*generator.articles, *generator.drafts]:
+            member = members.get(getattr(article, "member", None))
+            original = getattr(article, "chorus_original_url", None)
+            if member is not None:
+                author, author_url = member.name, member.site
+                same_as = [url for _, url in member.links]
+                image = member.avatar if member.avatar and "://" in member.avatar else None
+            else:
+                author = ", ".join(str(a) for a in getattr(article, "authors", []))
+                author_url, same_as, image = None, [], None
+            article.chorus_jsonld = blog_posting(
+                url=f"{site_url}/{article.url}",
+                headline=html.unescape(Markup(article.title).striptags()),
+                published=article.date,
+                modified=getattr(article, "modified", None),
+                author=author,
+                author_url=author_url,
+                same_as=same_as,
+                based_on=original,
+                image=image,
+            )
+            full_copy = original and getattr(article, "chorus_consent", None) == "full"
+            if full_copy and settings["CHORUS_NOINDEX_FULL_COPIES"]:
+                article.chorus_robots = "noindex, follow"
+
+
+def get_writer(pelican_object: Any) -> type[Writer]:
+    return CreditWriter
+
+
+def get_generators(pelican_object: Any) -> type[Generator]:
+    return JsonFeedGenerator
+
+
+def check_settings(pelican_object: Any) -> None:
+    apply_defaults(pelican_object.settings)
+
+
+def register() -> None:
+    signals.initialized.connect(check_settings)
+    signals.get_writer.connect(get_writer)
+    signals.get_generators.connect(get_generators)
+    signals.all_generators_finalized.connect(add_structured_data)
