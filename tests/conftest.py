@@ -257,3 +257,70 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
+<title>{name}'s notebook</title><link>https://{handle}.example/</link>
+<atom:link rel="self" href="https://{handle}.example/feed.xml"/>
+<copyright>CC BY 4.0 {name}</copyright><managingEditor>{handle}@{handle}.example</managingEditor>
+<item><title>{title}</title><link>https://{handle}.example/posts/{slug}/</link>
+<guid>https://{handle}.example/posts/{slug}/</guid>
+<pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>
+<category>looms</category>
+<description>&lt;p&gt;{text} &lt;a href="../other/"&gt;an older post&lt;/a&gt;
+&lt;/p&gt;</description>
+</item></channel></rss>"""
+
+
+@pytest.fixture
+def community(site, cli):
+    """Three members (full, excerpt, link consent), one original article, fetched and built.
+
+    Their feeds declare a self link and rights, and an e-mail address that must go nowhere.
+    """
+    (site.content / "images").mkdir()
+    (site.content / "images" / "ada.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    for handle, name, consent, trusted in [
+        ("ada", "Ada Lovelace", "full", True),
+        ("bob", "Bob Weaver", "excerpt", True),
+        ("cy", "Cy Draft", "link", False),
+    ]:
+        feed = site.local_feed(
+            f"{handle}.xml",
+            FEED.format(
+                handle=handle,
+                name=name,
+                title=f"{name.split()[0]} on looms",
+                slug="looms",
+                text=f"{name} thinks about looms.",
+            ),
+        )
+        site.member(
+            handle,
+            name=name,
+            feeds=[feed],
+            consent=consent,
+            trusted=trusted,
+            avatar="images/ada.svg" if handle == "ada" else None,
+            links={
+                "github": f"https://github.com/{handle}",
+                "fediverse": f"@{handle}@social.example",
+            },
+            bio=f"{name} *weaves*.",
+        )
+    site.article(
+        "original.md",
+        """
+        Title: An original article
+        Date: 2026-11-03 09:00
+        Category: Community
+        Tags: looms
+        Member: bob
+
+        Written here, by Bob.
+        """,
+    )
+    cli("fetch")
+    site.build()
+    return site

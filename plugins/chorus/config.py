@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_CURATED_CATEGORY": "Community",
     "CHORUS_INCLUDE_TAGS": (),
     "CHORUS_EXCLUDE_TAGS": (),
+    # Sending Webmentions (chorus.webmention, chorus.mentions; `chorus mentions send`).
+    "CHORUS_WEBMENTION_LOG": "webmention-log.json",
+    "CHORUS_WEBMENTION_TIMEOUT": 15,
+    "CHORUS_WEBMENTION_ALLOW_PRIVATE": False,  # True only for tests against 127.0.0.1
     # Used by the Pelican plugins only.
     "CHORUS_MEMBER_URL": "members/{handle}/",
     "CHORUS_MEMBER_SAVE_AS": "members/{handle}/index.html",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ MAX_TITLE_LENGTH = 300
 MAX_ID_LENGTH = 1000
 # Clocks differ and feeds lie; a date further ahead than this is taken as "undated".
 FUTURE_SLACK = timedelta(days=1)
+_EMAIL = re.compile(r"(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 
 
@@ -63,7 +65,7 @@ def _parse_xml_feed(
         raise FeedError(f"not a readable feed: {reason or 'no RSS, Atom or JSON Feed found'}")
     feed = parsed.feed
     site = web_url(feed.get("link", ""), url)
-    feed_author = feed.get("author_detail", {}).get("name") or feed.get("author")
+    feed_author = _person(feed)
     atom = parsed.get("version", "").startswith("atom")
     entries, skipped = _normalise_all(
         _xml_entry(raw, url, feed_author, atom, now) for raw in parsed.entries[:max_entries]
@@ -104,7 +106,7 @@ def _xml_entry(
     content_html = _html_of(content, default_base=link, feed_url=feed_url)
     summary_html = _html_of(summary, default_base=link, feed_url=feed_url)
     # An entry without an author has the feed's (RFC 4287 section 4.1.2).
-    author = raw.get("author_detail", {}).get("name") or raw.get("author") or feed_author
+    author = _person(raw) or feed_author
     tags = [tag.get("term") or tag.get("label") or "" for tag in raw.get("tags", [])]
     published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
     # dict.get: feedparser's own lookup maps a missing "updated" to "published", with a warning.
@@ -266,6 +268,14 @@ def _entry(
         summary_html=summary_html,
         content_html=content_html,
     )
+
+
+def _person(holder: Any) -> str | None:
+    """The author's name from feedparser's "author", with any e-mail address taken out.
+
+    Its author_detail is not used: it splits "ada@ada.example" into the name "ple"."""
+    text = _EMAIL.sub(" ", _str(holder.get("author")))
+    return _name(text.strip(" ()<>[],;\t\n")) if text else None
 
 
 def _name(value: Any) -> str | None:
