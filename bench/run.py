@@ -42,7 +42,7 @@ ENTRIES_PER_FEED = 10
 ENTRY_HTML_BYTES = 2000
 LATENCY = 0.100  # seconds added to every response of the feed server
 BUILD_MEMBERS = 50
-BUILD_RUNS = 3  # per site, alternating
+BUILD_RUNS = 5  # per site, alternating; the best of them counts, as timeit does
 SUBPROCESS_TIMEOUT = 600  # seconds; nothing here should come close
 BASE_DATE = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # safely in the past: no "future" dates
 TARGET_FETCH_COLD = 10.0
@@ -552,12 +552,14 @@ def bench_build(posts: int, work: Path, results: Results) -> None:
             times[name].append(result.seconds)
             outputs[name] = result
             print(f"build: {name:5} run {attempt}/{BUILD_RUNS}: {result.seconds:.2f} s")
-    plain_s, ours_s = statistics.median(times["plain"]), statistics.median(times["ours"])
+    # The fastest run is the one the rest of the machine disturbed least (timeit's advice);
+    # on a shared virtual machine medians of a few runs moved by 50 %.
+    plain_s, ours_s = min(times["plain"]), min(times["ours"])
     ratio = ours_s / plain_s
     results.add(
-        f"build plain Pelican, {posts} posts (median of {BUILD_RUNS})", round(plain_s, 2), "s"
+        f"build plain Pelican, {posts} posts (best of {BUILD_RUNS})", round(plain_s, 2), "s"
     )
-    results.add(f"build Chorus site, {posts} posts (median of {BUILD_RUNS})", round(ours_s, 2), "s")
+    results.add(f"build Chorus site, {posts} posts (best of {BUILD_RUNS})", round(ours_s, 2), "s")
     results.add(
         "build ratio Chorus / plain",
         round(ratio, 3),
@@ -569,8 +571,10 @@ def bench_build(posts: int, work: Path, results: Results) -> None:
         "posts": posts,
         "members": BUILD_MEMBERS,
         "runs": times,
-        "plain_median_s": plain_s,
-        "ours_median_s": ours_s,
+        "plain_best_s": plain_s,
+        "ours_best_s": ours_s,
+        "plain_median_s": statistics.median(times["plain"]),
+        "ours_median_s": statistics.median(times["ours"]),
         "ratio": ratio,
         "output_files": {
             name: sum(1 for p in (root / "output").rglob("*") if p.is_file())

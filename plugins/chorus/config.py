@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_COMMUNITY_URL": "members/",
     "CHORUS_COMMUNITY_SAVE_AS": "members/index.html",
     "CHORUS_MEMBER_FEED_ATOM": "members/{handle}/feed.atom.xml",
-    "CHORUS_MEMBER_FEED_RSS": "members/{handle}/feed.rss.xml",
+    "CHORUS_MEMBER_FEED_RSS": None,
     "CHORUS_BLOGROLL_URL": "blogroll/",
     "CHORUS_BLOGROLL_SAVE_AS": "blogroll/index.html",
     "CHORUS_BLOGROLL_OPML": "blogroll.opml",
