@@ -16,7 +16,7 @@ PATH = "content"
 OUTPUT_PATH = "output"
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["chorus_members", "chorus_curated", "chorus_credit"]
+PLUGINS = ["chorus_members", "chorus_curated", "chorus_credit", "chorus_mentions"]
 
 # Original articles and curated community posts, side by side in one timeline.
 ARTICLE_PATHS = ["articles", "community"]

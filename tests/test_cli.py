@@ -21,7 +21,7 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
 @pytest.mark.parametrize("path", [(), *all_commands(main)], ids=lambda p: " ".join(p) or "chorus")
 def test_every_command_has_help_with_a_summary(path):
     result = subprocess.run(
-        [sys.executable, "-m", "chorus.cli", *path, "--help"],
+        [sys.executable, "-m", "chorus", *path, "--help"],
         capture_output=True,
         text=True,
         check=False,
@@ -47,7 +47,7 @@ def test_missing_settings_file_says_what_to_do(tmp_path):
         [
             sys.executable,
             "-m",
-            "chorus.cli",
+            "chorus",
             "--settings",
             str(tmp_path / "nope.py"),
             "members",
@@ -106,7 +106,7 @@ def test_serve_builds_and_serves_the_site(site, tmp_path):
     command = [
         sys.executable,
         "-m",
-        "chorus.cli",
+        "chorus",
         "--settings",
         str(site.settings_file),
         "serve",

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from chorus import __version__
+from chorus.cli_mentions import mentions
 from chorus.config import Config, ConfigError
 from chorus.members import Registry, load_registry
 
@@ -345,5 +346,5 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-if __name__ == "__main__":
-    main()
+# Command groups that live in their own modules, for the core areas they wrap.
+main.add_command(mentions)

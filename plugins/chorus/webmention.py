@@ -74,7 +74,9 @@ class SendConfig:
         value = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("CHORUS_")}}
         timeout = value["CHORUS_WEBMENTION_TIMEOUT"]
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigError(f"CHORUS_WEBMENTION_TIMEOUT must be a positive number, not {timeout!r}")
+            raise ConfigError(
+                f"CHORUS_WEBMENTION_TIMEOUT must be a positive number, not {timeout!r}"
+            )
         allow_private = value["CHORUS_WEBMENTION_ALLOW_PRIVATE"]
         if not isinstance(allow_private, bool):
             raise ConfigError(
@@ -336,7 +338,8 @@ async def _discover_in(
     if response.status >= 500 or response.status == 429:
         return Discovery(target, "failed", f"failed: target answered {_status(response)}")
     if not 200 <= response.status < 300:
-        return Discovery(target, "no_endpoint", f"no endpoint (target answered {_status(response)})")
+        reason = f"no endpoint (target answered {_status(response)})"
+        return Discovery(target, "no_endpoint", reason)
     # 1. The first Link header value whose relation types include "webmention".
     for href, rels in parse_link_header(response.headers.getall("Link", ())):
         if "webmention" in rels and (url := _resolve(href, final)):

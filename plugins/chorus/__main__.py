@@ -1,0 +1,5 @@
+"""``python -m chorus``: the same as the ``chorus`` command."""
+
+from chorus.cli import main
+
+main()
