@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CHORUS := $(BIN)/chorus
 
-.PHONY: site fetch build serve publish test lint bench clean help
+.PHONY: site fetch build serve publish test lint bench screenshot clean help
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +20,14 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+$(VENV)/.chromium: | $(VENV)/.installed
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	touch $@
 
 site: $(VENV)/.installed  ## Fetch the demo feeds (files in the repo, offline) and build into output/
@@ -37,7 +46,7 @@ serve: $(VENV)/.installed  ## Build, serve on http://127.0.0.1:8000 and rebuild 
 publish: $(VENV)/.installed  ## Build with publishconf.py for deployment
 	$(CHORUS) build --publish
 
-test: $(VENV)/.installed-test  ## Install the test dependencies and run the whole suite
+test: $(VENV)/.installed-test $(VENV)/.chromium  ## Install the test dependencies and run the whole suite
 	$(BIN)/python -m pytest -n auto
 
 lint: $(VENV)/.installed-test  ## Check style with ruff
@@ -46,6 +55,10 @@ lint: $(VENV)/.installed-test  ## Check style with ruff
 
 bench: $(VENV)/.installed-test  ## Run the benchmarks (fetch 500 feeds, build 2,000 posts)
 	$(BIN)/python bench/run.py
+
+screenshot: $(VENV)/.installed-test $(VENV)/.chromium  ## Regenerate docs/screenshot.png from the demo site
+	$(BIN)/python -m pytest -q tests/test_browser.py -k readme_screenshot
+	cp tests/artifacts/screenshots/readme.png docs/screenshot.png
 
 clean:  ## Remove the output and the virtual environment
 	rm -rf output $(VENV) .pytest_cache bench/results

@@ -16,7 +16,7 @@ PATH = "content"
 OUTPUT_PATH = "output"
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["chorus_members", "chorus_curated", "chorus_credit", "chorus_mentions"]
+PLUGINS = ["chorus_members", "chorus_curated", "chorus_credit", "chorus_mentions", "chorus_search"]
 
 # Original articles and curated community posts, side by side in one timeline.
 ARTICLE_PATHS = ["articles", "community"]
@@ -32,6 +32,10 @@ PAGE_SAVE_AS = "{slug}/index.html"
 AUTHOR_SAVE_AS = ""
 AUTHORS_SAVE_AS = ""
 DEFAULT_PAGINATION = 10
+# Pelican's own pages, plus the search page and a 404 page for static hosts to serve.
+DIRECT_TEMPLATES = ["index", "tags", "categories", "archives", "search", "404"]
+SEARCH_SAVE_AS = "search/index.html"
+SEARCH_URL = "search/"
 
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 FEED_ALL_RSS = "feeds/all.rss.xml"

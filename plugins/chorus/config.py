@@ -48,7 +48,48 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_BLOGROLL_OPML": "blogroll.opml",
     "CHORUS_JSON_FEED": "feeds/all.json",
     "CHORUS_NOINDEX_FULL_COPIES": False,
+    # "link": images on members' sites become links, so pages make no third-party request;
+    # "keep": show them (readers' browsers then fetch them from the members' sites).
+    "CHORUS_REMOTE_IMAGES": "link",
+    "CHORUS_SEARCH_INDEX": "search.json",
+    # The newsletter (chorus.newsletter, the chorus_newsletter plugin; `chorus newsletter`).
+    # Checked by chorus.newsletter.settings; documented in docs/settings.md.
+    "CHORUS_NEWSLETTER_DIR": "newsletter",  # issue files, under content/
+    "CHORUS_NEWSLETTER_PERIOD_DAYS": 7,
+    "CHORUS_NEWSLETTER_TITLE": None,  # None: "<SITENAME> newsletter"
+    "CHORUS_NEWSLETTER_SECTIONS": (),  # tags (or (tag, label) pairs) that name sections
+    "CHORUS_NEWSLETTER_FROM": None,  # None: "<title> <newsletter@<SITEURL's host>>"
+    "CHORUS_NEWSLETTER_REPLY_TO": None,
+    "CHORUS_NEWSLETTER_LIST_ID": None,  # None: "newsletter.<SITEURL's host>"
+    "CHORUS_NEWSLETTER_UNSUBSCRIBE_URL": None,
+    "CHORUS_NEWSLETTER_SUBSCRIBE_URL": None,
+    "CHORUS_NEWSLETTER_SUBSCRIBERS": "../private/subscribers.txt",  # personal data: not in git
+    "CHORUS_NEWSLETTER_LEDGER_DIR": "../private/newsletter-ledger",
+    "CHORUS_NEWSLETTER_RATE": 5.0,  # messages per second
+    "CHORUS_NEWSLETTER_SIZE_BUDGET": 90_000,  # bytes of HTML; Gmail clips at 102 KB
+    "CHORUS_NEWSLETTER_URL": "newsletter/{number}/",
+    "CHORUS_NEWSLETTER_SAVE_AS": "newsletter/{number}/index.html",
+    "CHORUS_NEWSLETTER_ARCHIVE_URL": "newsletter/",
+    "CHORUS_NEWSLETTER_ARCHIVE_SAVE_AS": "newsletter/index.html",
+    "CHORUS_NEWSLETTER_FEED_ATOM": "newsletter/feed.atom.xml",
+    "CHORUS_SMTP_HOST": None,
+    "CHORUS_SMTP_PORT": None,  # None: 587 for starttls, 465 for tls, 25 for none
+    "CHORUS_SMTP_SECURITY": "starttls",  # starttls | tls | none
+    "CHORUS_BUTTONDOWN_API_URL": "https://api.buttondown.com/v1",
+    "CHORUS_LISTMONK_URL": None,
+    "CHORUS_LISTMONK_LISTS": (),  # listmonk list ids a campaign goes to
 }
+
+# Credentials read from the environment only, so that they never land in a repository.
+ENVIRONMENT_ONLY = frozenset(
+    {
+        "CHORUS_SMTP_USER",
+        "CHORUS_SMTP_PASSWORD",
+        "CHORUS_BUTTONDOWN_API_KEY",
+        "CHORUS_LISTMONK_USER",
+        "CHORUS_LISTMONK_TOKEN",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +119,8 @@ class Config:
     def from_settings(cls, settings: Mapping[str, Any]) -> Config:
         """Build from a Pelican settings mapping whose ``PATH`` is the content directory."""
         check_setting_names(settings)
+        if settings.get("CHORUS_REMOTE_IMAGES", "link") not in ("link", "keep"):
+            raise ConfigError("CHORUS_REMOTE_IMAGES must be 'link' or 'keep'")
         value = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("CHORUS_")}}
         content_dir = Path(settings.get("PATH", "content")).resolve()
 
@@ -125,6 +168,11 @@ def apply_defaults(settings: dict[str, Any]) -> Config:
 def check_setting_names(settings: Mapping[str, Any]) -> None:
     """Refuse unknown CHORUS_* names: a typo would otherwise be silently ignored."""
     for name in settings:
+        if name in ENVIRONMENT_ONLY:
+            raise ConfigError(
+                f"{name} is a secret: set it in the environment, never in a settings file "
+                "(see the README's Newsletter section)"
+            )
         if name.startswith("CHORUS_") and name not in DEFAULTS:
             close = difflib.get_close_matches(name, DEFAULTS, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""

@@ -158,3 +158,24 @@ def excerpt_html(fragment: str, limit: int) -> str:
         cut = room.rsplit(" ", 1)[0] if " " in room[: limit - 1] else room[: limit - 1]
         text = cut[: limit - 1].rstrip(" ,.;:-") + "\u2026"
     return f"<p>{html.escape(text, quote=False)}</p>" if text else ""
+
+
+_IMG = re.compile(r"<img\b[^>]*>")
+_ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
+
+
+def link_remote_images(fragment: str) -> str:
+    """Replace images on other sites with links to them, so a page makes no third-party request.
+
+    Works on sanitize_html's output, whose attributes are always double-quoted and escaped.
+    """
+
+    def to_link(match: re.Match[str]) -> str:
+        attributes = dict(_ATTRIBUTE.findall(match.group()))
+        src = attributes.get("src", "")
+        if "://" not in src:
+            return match.group()  # an image of our own site
+        label = attributes.get("alt") or "an image"
+        return f'<a class="remote-image" href="{src}">Image: {label}</a>'
+
+    return _IMG.sub(to_link, fragment)

@@ -16,7 +16,7 @@ from pelican import signals
 from pelican.readers import HTMLReader
 
 from chorus.config import apply_defaults
-from chorus.sanitize import excerpt_html, plain_text, sanitize_html
+from chorus.sanitize import excerpt_html, link_remote_images, plain_text, sanitize_html
 from chorus.urls import web_url
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class CuratedHTMLReader(HTMLReader):
         super().__init__(settings)
         self.community = Path(settings["PATH"], settings["CHORUS_COMMUNITY_DIR"]).resolve()
         self.summary_chars = settings["CHORUS_EXCERPT_CHARS"]
+        self.remote_images = settings["CHORUS_REMOTE_IMAGES"]
 
     def read(self, filename: str) -> tuple[str, dict[str, Any]]:
         if not Path(filename).resolve().is_relative_to(self.community):
@@ -64,6 +65,8 @@ class CuratedHTMLReader(HTMLReader):
                 )
                 del metadata[key]
         content = sanitize_html(content)
+        if self.remote_images == "link":
+            content = link_remote_images(content)
         if content and "summary" not in metadata:
             # A short plain-text summary for timelines, far cheaper than Pelican's own.
             metadata["summary"] = excerpt_html(content, self.summary_chars)
