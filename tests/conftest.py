@@ -36,6 +36,7 @@ class Route:
     stall: float = 0.0  # seconds to wait after sending the headers, before the body
     trickle: float = 0.0  # seconds between single bytes of the body
     declare_length: bool = True
+    content_length: int | None = None  # declare this length instead of the body's (truncation)
 
 
 @dataclass
@@ -101,10 +102,14 @@ class FeedServer:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                if route is None or route.declare_length:
+                if route is not None and route.content_length is not None:
+                    self.send_header("Content-Length", str(route.content_length))
+                    self.close_connection = True
+                elif route is None or route.declare_length:
                     self.send_header("Content-Length", str(len(body)))
                 else:
                     self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 if route and route.stall:
                     server._stop.wait(route.stall)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from multiprocessing import get_context
+from pathlib import Path
 
 from chorus.config import Config
 from chorus.entries import FeedError, ParsedFeed
@@ -31,7 +32,7 @@ class FeedReport:
     """What happened to one feed."""
 
     url: str
-    outcome: str = "pending"  # ok | not_modified | unchanged | failed
+    outcome: str = "pending"  # ok | not_modified | failed | deferred | gone
     error: str | None = None
     warning: str | None = None
     moved_to: str | None = None
@@ -66,6 +67,7 @@ class FetchReport:
 
     @property
     def ok(self) -> bool:
+        """No feed failed this run (feeds set aside as gone or asked to wait do not count)."""
         return not any(member.failed for member in self.members)
 
 
@@ -79,6 +81,7 @@ def run_fetch(
     """Fetch, curate and write every member's feeds; never raises for one bad feed."""
     members = list(members)
     now = now or datetime.now(UTC)
+    remove_stale_temporaries(config.community_dir)
     state = load_state(config.state_file)
     reports = {
         m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
@@ -89,8 +92,18 @@ def run_fetch(
             reports_by_url.setdefault(feed_report.url, []).append(feed_report)
     parsed: dict[str, ParsedFeed] = {}
     responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
+    to_fetch = []
+    for url in sorted(reports_by_url):
+        reason = _set_aside(state.get(url), now)
+        if reason is None:
+            to_fetch.append(url)
+            continue
+        for feed_report in reports_by_url[url]:
+            feed_report.outcome, feed_report.warning = reason
+            if on_feed_done:
+                on_feed_done(feed_report)
 
-    with _parser_pool(len(reports_by_url)) as pool:
+    with _parser_pool(len(to_fetch)) as pool:
 
         async def on_response(response: Response) -> None:
             known = state.get(response.url)
@@ -128,10 +141,7 @@ def run_fetch(
 
         asyncio.run(
             fetch_all(
-                [
-                    (url, state[url].validators if url in state else None)
-                    for url in sorted(reports_by_url)
-                ],
+                [(url, state[url].validators if url in state else None) for url in to_fetch],
                 config,
                 on_response,
             )
@@ -143,7 +153,7 @@ def run_fetch(
     for member in members:
         _curate(member, parsed, store, reports[member.handle], config, now)
     for url, response in responses.items():
-        state[url] = _next_state(state.get(url, FeedState()), response)
+        state[url] = _next_state(state.get(url, FeedState()), response, now)
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
     save_state(config.state_file, state)
@@ -204,22 +214,56 @@ def _curate(
                 report.unchanged += 1
 
 
-def _next_state(previous: FeedState, response: Response) -> FeedState:
+def _next_state(previous: FeedState, response: Response, now: datetime) -> FeedState:
     if response.outcome == "failed":
-        return previous.updated(last_error=response.error, moved_to=response.moved_to)
+        return previous.updated(
+            last_error=response.error,
+            failures=previous.failures + 1,
+            moved_to=response.moved_to,
+            retry_after=response.retry_after.isoformat() if response.retry_after else None,
+            gone=f"{now:%Y-%m-%d}" if response.status == 410 else None,
+        )
+    health = {
+        "last_success": f"{now:%Y-%m-%d}",
+        "last_error": None,
+        "failures": 0,
+        "retry_after": None,
+        "gone": None,
+        "moved_to": response.moved_to,
+    }
     if response.outcome == "not_modified":
         return previous.updated(
             etag=response.etag or previous.etag,
             last_modified=response.last_modified or previous.last_modified,
-            last_error=None,
-            moved_to=response.moved_to,
+            **health,
         )
     return FeedState(
         etag=response.etag,
         last_modified=response.last_modified,
         sha256=response.sha256,
-        moved_to=response.moved_to,
+        **health,
     )
+
+
+def _set_aside(known: FeedState | None, now: datetime) -> tuple[str, str] | None:
+    """Why a feed is not to be asked this run (its outcome and a note), or None to fetch it."""
+    if known is None:
+        return None
+    if known.gone:
+        return "gone", (
+            f"answered 410 Gone on {known.gone}; not asked again: remove it from "
+            "the member file (or delete its entry in the state file to retry)"
+        )
+    if known.retry_after and datetime.fromisoformat(known.retry_after) > now:
+        return "deferred", f"the server asked us to wait until {known.retry_after}"
+    return None
+
+
+def remove_stale_temporaries(root: Path) -> None:
+    """Temporary files a killed run left behind (atomic writes that never got renamed)."""
+    for temporary in root.glob("**/.*.tmp"):
+        log.info("removing %s, left by an interrupted run", temporary)
+        temporary.unlink(missing_ok=True)
 
 
 def _parser_pool(feeds: int) -> Executor:

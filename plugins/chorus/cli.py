@@ -107,6 +107,15 @@ def members_check(site: Site) -> None:
     """
     registry = site.registry()
     _print_problems(registry)
+    from chorus.health import feed_health
+    from chorus.state import load_state
+
+    for health in feed_health(registry.members.values(), load_state(site.config.state_file)):
+        if health.advice:
+            errors.print(
+                f"[yellow]warning[/yellow] {health.handle}: {health.url} {health.advice}",
+                soft_wrap=True,
+            )
     count = len(registry.members)
     if registry.ok:
         console.print(f"[green]✓[/green] {count} member file{'s' * (count != 1)} OK")

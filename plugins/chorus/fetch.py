@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import aiohttp
@@ -15,6 +17,7 @@ from chorus.urls import LOCAL_SCHEME, local_feed_path
 
 CHUNK = 64 * 1024
 PERMANENT_REDIRECTS = frozenset({301, 308})
+MAX_RETRY_AFTER = timedelta(days=7)  # a server may not park a feed for longer
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Response:
     error: str | None = None
     moved_to: str | None = None  # where a permanent redirect (301/308) says the feed now lives
     sha256: str | None = None  # of the body, kept when the body itself is let go
+    status: int | None = None  # the HTTP status, when there was one
+    retry_after: datetime | None = None  # a 429 or 503 asked us to wait until then
 
     def __post_init__(self) -> None:
         if self.body and self.sha256 is None:
@@ -111,11 +116,19 @@ async def fetch_one(
                         last_modified=validators.last_modified if validators else None,
                     )
                 if response.status >= 400 or response.status < 200:
+                    error = f"HTTP {response.status} {response.reason or ''}".strip()
+                    retry_after = None
+                    if response.status in (429, 503):
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        if retry_after:
+                            error += f"; asked to wait until {retry_after:%Y-%m-%d %H:%M} UTC"
                     return Response(
                         url,
                         "failed",
                         moved_to=moved_to,
-                        error=f"HTTP {response.status} {response.reason or ''}".strip(),
+                        error=error,
+                        status=response.status,
+                        retry_after=retry_after,
                     )
                 body = await _read_capped(response, config.max_feed_bytes)
                 return Response(
@@ -144,6 +157,23 @@ async def fetch_one(
     except ValueError as failure:  # malformed URLs and headers surface as ValueError
         error = f"bad URL or response: {failure}"
     return Response(url, "failed", error=error)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
+    """When a Retry-After header (seconds or an HTTP date) says to come back, at most a week on."""
+    if not value:
+        return None
+    now = now or datetime.now(UTC)
+    value = value.strip()
+    try:
+        when = (
+            now + timedelta(seconds=int(value)) if value.isdigit() else parsedate_to_datetime(value)
+        )
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(when, now), now + MAX_RETRY_AFTER).replace(microsecond=0)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from chorus.fetch import Validators
 from chorus.files import write_atomic
@@ -28,14 +29,20 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     sha256: str | None = None
-    last_error: str | None = None
     moved_to: str | None = None
+    # Feed health, for the report, `chorus members check` and the site's feed-health page.
+    # Days rather than instants, so a feed that keeps answering changes the file once a day.
+    last_success: str | None = None  # YYYY-MM-DD
+    last_error: str | None = None
+    failures: int = 0  # consecutive
+    retry_after: str | None = None  # ISO instant a 429/503 asked us to wait for
+    gone: str | None = None  # YYYY-MM-DD the feed answered 410 Gone
 
     @property
     def validators(self) -> Validators:
         return Validators(self.etag, self.last_modified, self.sha256)
 
-    def updated(self, **changes: str | None) -> FeedState:
+    def updated(self, **changes: Any) -> FeedState:
         return replace(self, **changes)
 
 
@@ -64,7 +71,7 @@ def save_state(path: Path, feeds: dict[str, FeedState]) -> None:
     document = {
         "version": FORMAT_VERSION,
         "feeds": {
-            url: {key: value for key, value in asdict(state).items() if value is not None}
+            url: {key: value for key, value in asdict(state).items() if value not in (None, 0)}
             for url, state in sorted(feeds.items())
         },
     }
