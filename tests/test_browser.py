@@ -101,7 +101,9 @@ PAGES = {
 class Visit:
     """One page load, with everything the page tried to do that it should not."""
 
-    def __init__(self, browser: Browser, url: str, **context: Any) -> None:
+    def __init__(
+        self, browser: Browser, url: str, wait_until: str = "networkidle", **context: Any
+    ) -> None:
         self.context = browser.new_context(**context)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -111,7 +113,7 @@ class Visit:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("dialog", self._dialog)
         self.page.route("**/*", self._route)
-        self.response = self.page.goto(url, wait_until="networkidle")
+        self.response = self.page.goto(url, wait_until=wait_until)
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,28 @@ from chorus.config import apply_defaults
 from chorus.credit import blog_posting, credit_html
 
 log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class CreditedAtomFeed(Atom1Feed):
+class _DatedByContent:
+    """A feed whose <updated> (Atom) or <lastBuildDate> (RSS) comes from what it holds.
+
+    feedgenerator dates a feed without dated entries (a member with no published post yet)
+    with the clock, so two builds of one commit would differ; such a feed takes the date of
+    the site's newest post instead (``chorus_updated``), or the epoch on a site with none.
+    """
+
+    items: list[dict[str, Any]]
+    feed: dict[str, Any]
+
+    def latest_post_date(self) -> datetime:
+        dates = [
+            item[key] for item in self.items for key in ("updateddate", "pubdate") if item.get(key)
+        ]
+        return max(dates) if dates else self.feed.get("chorus_updated") or EPOCH
+
+
+class CreditedAtomFeed(_DatedByContent, Atom1Feed):
     """Atom 1.0 whose entries carry a link to the original and an RFC 4287 ``<source>``."""
 
     def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
@@ -57,7 +76,7 @@ class CreditedAtomFeed(Atom1Feed):
         handler.endElement("source")
 
 
-class CreditedRssFeed(Rss201rev2Feed):
+class CreditedRssFeed(_DatedByContent, Rss201rev2Feed):
     """RSS 2.0 whose items name their author (``dc:creator``) and their ``<source url>``."""
 
     def rss_attributes(self) -> dict[str, str]:
@@ -88,11 +107,15 @@ class CreditWriter(Writer):
             description=context.get("SITESUBTITLE", ""),
             subtitle=context.get("SITESUBTITLE", None),
             language=context.get("DEFAULT_LANG"),
+            chorus_updated=max((a.date for a in context.get("articles") or ()), default=None),
         )
 
     def _add_item_to_the_feed(self, feed: Any, item: Any) -> None:
         super()._add_item_to_the_feed(feed, item)
         entry = feed.items[-1]
+        if isinstance(feed, Rss201rev2Feed):
+            # RSS readers take titles as HTML; ours are text, so "<b>" must stay characters.
+            entry["title"] = html.escape(entry["title"], quote=False)
         member = self.members.get(getattr(item, "member", None))
         if member is not None:
             entry["author_name"] = member.name
