@@ -87,6 +87,7 @@ PAGES = {
     "member": "members/mira/",
     "community": "members/",
     "blogroll": "blogroll/",
+    "feed-health": "members/health/",
     "tags": "tags.html",
     "tag": "tag/patterns.html",
     "categories": "categories.html",

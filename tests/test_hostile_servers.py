@@ -125,6 +125,10 @@ def test_repeated_failures_are_counted_and_reported(site, feed_server, cli):
     assert health["failures"] == 3 and health["last_error"] == "HTTP 500 Internal Server Error"
     assert "failed 3 times in a row" in cli("members", "check").output
 
+    site.build()
+    row = site.page("members/health").find("tr", class_="health--failing")
+    assert row is not None and "HTTP 500" in row.get_text()
+
     feed_server.add("/flaky", rss(item("back")))
     cli("fetch")
     health = state_of(site, url)

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     # "keep": show them (readers' browsers then fetch them from the members' sites).
     "CHORUS_REMOTE_IMAGES": "link",
     "CHORUS_SEARCH_INDEX": "search.json",
+    "CHORUS_HEALTH_URL": "members/health/",
+    "CHORUS_HEALTH_SAVE_AS": "members/health/index.html",
     # The newsletter (chorus.newsletter, the chorus_newsletter plugin; `chorus newsletter`).
     # Checked by chorus.newsletter.settings; documented in docs/settings.md.
     "CHORUS_NEWSLETTER_DIR": "newsletter",  # issue files, under content/

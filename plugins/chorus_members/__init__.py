@@ -15,7 +15,9 @@ from pelican.writers import Writer
 
 from chorus.config import Config, apply_defaults
 from chorus.credit import by_activity, member_views, opml
+from chorus.health import feed_health
 from chorus.members import load_registry
+from chorus.state import load_state
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class MembersGenerator(Generator):
         for view in views.values():
             view.articles.sort(key=lambda article: article.date, reverse=True)
         self.views = views
+        self.health = feed_health(registry.members.values(), load_state(config.state_file))
+        self.context["chorus_feed_health"] = self.health
         self.context["chorus_members"] = views
         self.context["chorus_members_by_activity"] = by_activity(views)
 
@@ -92,6 +96,16 @@ class MembersGenerator(Generator):
             page_name="members",
         )
         self._write_blogroll(writer, relative)
+        if self.settings["CHORUS_HEALTH_SAVE_AS"]:
+            writer.write_file(
+                self.settings["CHORUS_HEALTH_SAVE_AS"],
+                self.get_template("feed_health"),
+                self.context,
+                relative_urls=relative,
+                url=self.settings["CHORUS_HEALTH_URL"],
+                feeds=self.health,
+                page_name="feed-health",
+            )
 
     def _write_blogroll(self, writer: Writer, relative: bool) -> None:
         """The human blogroll page and the OPML file of every member's public feeds."""
