@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CHORUS := $(BIN)/chorus
 
-.PHONY: site fetch build serve publish test lint bench screenshot clean help
+.PHONY: site fetch build serve publish test lint bench screenshot clean help docs
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## List the targets
@@ -45,6 +45,9 @@ serve: $(VENV)/.installed  ## Build, serve on http://127.0.0.1:8000 and rebuild 
 
 publish: $(VENV)/.installed  ## Build with publishconf.py for deployment
 	$(CHORUS) build --publish
+
+docs: $(VENV)/.installed  ## Regenerate docs/cli.md from every command's --help
+	$(BIN)/python -m chorus.cli_docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
 test: $(VENV)/.installed-test $(VENV)/.chromium  ## Install the test dependencies and run the whole suite
 	$(BIN)/python -m pytest -n auto

@@ -16,7 +16,14 @@ PATH = "content"
 OUTPUT_PATH = "output"
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["chorus_members", "chorus_curated", "chorus_credit", "chorus_mentions", "chorus_search"]
+PLUGINS = [
+    "chorus_members",
+    "chorus_curated",
+    "chorus_credit",
+    "chorus_mentions",
+    "chorus_search",
+    "chorus_newsletter",
+]
 
 # Original articles and curated community posts, side by side in one timeline.
 ARTICLE_PATHS = ["articles", "community"]
@@ -52,3 +59,13 @@ CHORUS_LOCAL_FEEDS_DIR = "sample-feeds"
 
 MENUITEMS = ()
 DISPLAY_PAGES_ON_MENU = True
+
+# The newsletter (`chorus newsletter`): sections by tag, in this order; other posts go under
+# their category. Sending needs CHORUS_SMTP_* and CHORUS_NEWSLETTER_UNSUBSCRIBE_URL (README).
+CHORUS_NEWSLETTER_SECTIONS = [
+    ("release", "Releases"),
+    ("beginners", "For beginners"),
+    ("docs", "Documentation"),
+    ("patterns", "Patterns"),
+    ("community", "Around the community"),
+]

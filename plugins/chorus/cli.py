@@ -14,7 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from chorus import __version__
+from chorus.cli_members import add as members_add
+from chorus.cli_members import import_members, preview
 from chorus.cli_mentions import mentions
+from chorus.cli_newsletter import newsletter
+from chorus.cli_site import init
 from chorus.config import Config, ConfigError
 from chorus.members import Registry, load_registry
 
@@ -255,8 +259,11 @@ def _count(value: int, colour: str) -> str:
 @main.command()
 @click.argument("targets", nargs=-1)
 @click.option("--all", "approve_all", is_flag=True, help="Publish every draft.")
+@click.option(
+    "--paths", is_flag=True, help="Only print the drafts' paths, one a line, for scripts."
+)
 @pass_site
-def approve(site: Site, targets: tuple[str, ...], approve_all: bool) -> None:
+def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool) -> None:
     """Publish draft posts; with no arguments, list the drafts waiting for review.
 
     TARGETS are post files or member handles (all of that member's drafts).
@@ -267,6 +274,12 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool) -> None:
 
     root = site.config.community_dir
     waiting = list(drafts(root))
+    if paths:
+        if targets or approve_all:
+            raise click.UsageError("--paths only lists; it takes no TARGETS and no --all")
+        for post in waiting:
+            click.echo(_relative(post.path))
+        return
     if not targets and not approve_all:
         for post in waiting:
             console.print(
@@ -357,3 +370,8 @@ def _relative(path: Path) -> str:
 
 # Command groups that live in their own modules, for the core areas they wrap.
 main.add_command(mentions)
+main.add_command(newsletter)
+main.add_command(init)
+members.add_command(members_add)
+members.add_command(preview)
+members.add_command(import_members)

@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +27,7 @@ KEYS = (
     "trusted",
     "include_tags",
     "exclude_tags",
+    "joined",
 )
 # libyaml's safe loader when present: ten times faster, and a registry is hundreds of files.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -54,6 +56,7 @@ class Member:
     trusted: bool = False
     include_tags: frozenset[str] = frozenset()
     exclude_tags: frozenset[str] = frozenset()
+    joined: date | None = None  # when they joined the community (newsletters welcome them)
     source: Path | None = None
 
     def accepts_tags(self, tags: Iterable[str]) -> bool:
@@ -236,6 +239,17 @@ def read_member(
             tags = []
         tag_filters[key] = frozenset(tag.strip().casefold() for tag in tags)
 
+    joined = data.get("joined")
+    if isinstance(joined, datetime):
+        joined = joined.date()
+    elif isinstance(joined, str):
+        try:
+            joined = date.fromisoformat(joined.strip())
+        except ValueError:
+            problem("joined", f"{joined!r} is not a date: write it as YYYY-MM-DD")
+    elif joined is not None and not isinstance(joined, date):
+        problem("joined", f"{joined!r} is not a date: write it as YYYY-MM-DD")
+
     if problems:
         return None, problems
     return (
@@ -250,6 +264,7 @@ def read_member(
             fediverse=fediverse,
             consent=consent,
             trusted=trusted,
+            joined=joined,
             source=path,
             **tag_filters,
         ),

@@ -29,7 +29,7 @@ def web_url(url: str, base: str | None = None) -> str | None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
-        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+        _ = parts.port  # raises ValueError on a malformed port
     except ValueError:
         return None
     if parts.scheme.lower() not in WEB_SCHEMES or not host:

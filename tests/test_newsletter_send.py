@@ -1,0 +1,554 @@
+"""Sending the newsletter: a real SMTP server (aiosmtpd) on 127.0.0.1 receives the messages and
+the tests parse them back; runs cut off by a dying server or a killed sender resume with every
+address served exactly once; drafts pushed to an HTTP API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from bs4 import BeautifulSoup
+
+from chorus.newsletter import send as send_module
+from chorus.newsletter.issue import read_issue
+from chorus.newsletter.send import SendError, SmtpSettings
+from chorus.newsletter.settings import NewsletterConfig
+from newsletter_helpers import RUN_CLI, SITE_URL, make_issue, publish, register_newsletter
+
+SUBSCRIBERS = [f"reader{n}@example.org" for n in range(10)]
+
+
+@pytest.fixture(autouse=True)
+def _newsletter_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    register_newsletter()
+    # A dropped server is retried after these pauses (seconds), not the real ones.
+    monkeypatch.setattr(send_module, "RETRY_DELAYS", (0.05, 0.2))
+    for name in ("CHORUS_SMTP_USER", "CHORUS_SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# A real SMTP server -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler: keeps every message it accepts, with its envelope and arrival."""
+
+    def __init__(self) -> None:
+        self.accepted: list[tuple[str, list[str], bytes, float]] = []
+        self.refuse: set[str] = set()
+        # Called on each DATA before accepting; a returned reply string is sent instead.
+        self.before_accept: Any = None
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.before_accept is not None:
+            reply = self.before_accept(server)
+            if reply:
+                return reply
+        self.accepted.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.content, time.monotonic())
+        )
+        return "250 OK: queued"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.logins.append((auth_data.login, auth_data.password))
+        ok = (auth_data.login, auth_data.password) == (b"editor", b"s3cret")
+        return AuthResult(success=ok, handled=False)  # let the server answer 535
+
+    def recipients(self) -> list[str]:
+        return [to for _, tos, _, _ in self.accepted for to in tos]
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [
+            email.message_from_bytes(content, policy=email.policy.default)
+            for _, _, content, _ in self.accepted
+        ]
+
+
+class SmtpServer:
+    def __init__(self, inbox: Inbox, **options: Any) -> None:
+        self.inbox = inbox
+        self.port = free_port()
+        self.controller = Controller(inbox, hostname="127.0.0.1", port=self.port, **options)
+        self.running = False
+        self.lock = threading.Lock()
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        self.running = True
+        return self
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.running:
+                self.running = False
+                self.controller.stop()
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def smtp_server(inbox):
+    server = SmtpServer(inbox).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sending(community, cli, smtp_server, tmp_path):
+    """The community site with a ready issue, a list of 10 subscribers and the test server."""
+    subscribers = tmp_path / "private" / "subscribers.txt"
+    subscribers.parent.mkdir()
+    subscribers.write_text(
+        "# the demo list\n" + "\n".join(SUBSCRIBERS[:5]) + "\nReader Six <reader5@example.org>\n"
+        + "\n".join(SUBSCRIBERS[6:]) + "\nREADER0@example.org\nnot an address\n"
+    )  # fmt: skip
+    use_server(community, smtp_server.port, subscribers=str(subscribers))
+    path = make_issue(community, cli)
+    return community, path
+
+
+def use_server(site: Any, port: int, **settings: Any) -> None:
+    options = {
+        "CHORUS_SMTP_HOST": "127.0.0.1",
+        "CHORUS_SMTP_PORT": port,
+        "CHORUS_SMTP_SECURITY": "none",
+        "CHORUS_NEWSLETTER_RATE": 1000,
+        "CHORUS_NEWSLETTER_LEDGER_DIR": str(site.root / "private" / "ledger"),
+    }
+    if "subscribers" in settings:
+        options["CHORUS_NEWSLETTER_SUBSCRIBERS"] = settings.pop("subscribers")
+    publish(site, **{**options, **settings})
+
+
+def ledger_lines(site: Any) -> list[dict[str, str]]:
+    path = site.root / "private" / "ledger" / "0001.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# Sending ----------------------------------------------------------------------------------
+
+
+def test_every_subscriber_gets_one_well_formed_message(sending, cli, inbox):
+    site, path = sending
+    result = cli("newsletter", "send")
+    assert "10 sent now" in result.output
+    output = " ".join(result.output.split())
+    assert "'not an address' is not an e-mail address; skipped" in output
+    assert "READER0@example.org is already on line 2; it gets one copy" in output
+    assert sorted(inbox.recipients()) == sorted(SUBSCRIBERS)
+    messages = inbox.messages()
+    ids = [message["Message-ID"] for message in messages]
+    assert len(set(ids)) == 10
+    for (mail_from, [to], _, _), message in zip(inbox.accepted, messages, strict=True):
+        assert mail_from == "newsletter@loom.example"
+        assert message["To"] == to
+        assert message.get_content_type() == "multipart/alternative"
+        plain, html = list(message.iter_parts())
+        assert (plain.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+        assert message["List-Id"] == '"The Loom Collective newsletter" <newsletter.loom.example>'
+        unsubscribe = f"https://lists.loom.example/unsubscribe?address={to}"
+        assert message["List-Unsubscribe"] == f"<{unsubscribe}>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        page = BeautifulSoup(html.get_content(), "html.parser")
+        links = {a["href"] for a in page.find_all("a", href=True)}
+        assert unsubscribe in links and f"{SITE_URL}/newsletter/1/" in links
+        text = plain.get_content()
+        assert all(link in text for link in links), links - {u for u in links if u in text}
+        assert all(link.startswith("https://") for link in links)
+    assert {line["address"] for line in ledger_lines(site)} == set(SUBSCRIBERS)
+    issue, _ = read_issue(path)
+    assert issue.status == "sent"
+    again = cli("newsletter", "send")
+    assert "Nothing to send: all 10 subscriber(s) have issue 1" in " ".join(again.output.split())
+    assert len(inbox.accepted) == 10
+
+
+def test_a_server_that_dies_mid_send_then_a_resumed_run_serves_the_rest_once(
+    sending, cli, inbox, smtp_server
+):
+    site, path = sending
+
+    def die_after_three(server: Any) -> str | None:
+        if len(inbox.accepted) < 3:
+            return None
+        if smtp_server.running:
+            threading.Thread(target=smtp_server.stop, daemon=True).start()
+        return "421 4.3.2 shutting down"  # to this message, and any that comes before it is down
+
+    inbox.before_accept = die_after_three
+    stopped = cli("newsletter", "send", expect=1)
+    output = " ".join(stopped.output.split())
+    assert "3 sent now" in output and "7 not tried" in output and "Run the same command" in output
+    assert len(ledger_lines(site)) == 3
+    assert read_issue(path)[0].status == "ready"
+
+    second = Inbox()
+    replacement = SmtpServer(second).start()
+    try:
+        use_server(site, replacement.port)
+        resumed = cli("newsletter", "send")
+    finally:
+        replacement.stop()
+    assert "7 sent now, 3 had it already" in " ".join(resumed.output.split())
+    delivered = Counter(inbox.recipients() + second.recipients())
+    assert delivered == Counter(SUBSCRIBERS)  # everyone, exactly once
+    assert len(ledger_lines(site)) == 10
+    assert read_issue(path)[0].status == "sent"
+
+
+def test_a_dropped_connection_is_reopened_in_the_same_run(sending, cli, inbox):
+    dropped = []
+
+    def drop_once(server: Any) -> str | None:
+        if len(inbox.accepted) == 4 and not dropped:
+            dropped.append(True)
+            server.transport.close()  # hang up before answering: nothing was accepted
+            return "250 never heard"
+        return None
+
+    inbox.before_accept = drop_once
+    result = cli("newsletter", "send")
+    assert dropped and "10 sent now" in " ".join(result.output.split())
+    assert Counter(inbox.recipients()) == Counter(SUBSCRIBERS)
+
+
+def test_a_killed_sender_resumes_with_nothing_lost_and_nothing_twice(sending, cli, inbox):
+    site, _ = sending
+    victim: dict[str, subprocess.Popen[bytes]] = {}
+
+    def kill_sender_after_four(server: Any) -> str | None:
+        if len(inbox.accepted) == 4:
+            inbox.before_accept = None
+            os.kill(victim["process"].pid, signal.SIGKILL)
+            return "451 4.3.0 try again later"
+        return None
+
+    inbox.before_accept = kill_sender_after_four
+    victim["process"] = subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, "--settings", str(site.settings_file), "newsletter",
+         "send", "--no-progress"],
+        cwd=site.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert victim["process"].wait(timeout=60) == -signal.SIGKILL
+    assert len(inbox.accepted) == 4 and len(ledger_lines(site)) == 4
+
+    resumed = cli("newsletter", "send")
+    assert "6 sent now, 4 had it already" in " ".join(resumed.output.split())
+    assert Counter(inbox.recipients()) == Counter(SUBSCRIBERS)
+
+
+def test_a_torn_ledger_line_is_skipped_and_the_next_line_starts_fresh(tmp_path, caplog):
+    from datetime import UTC, datetime
+
+    ledger = send_module.Ledger(tmp_path, 1)
+    ledger.record("a@example.org", "<1@x>", datetime.now(UTC))
+    with ledger.path.open("a") as handle:
+        handle.write('{"address": "b@exa')  # the process died in the middle of this write
+    ledger.record("c@example.org", "<3@x>", datetime.now(UTC))
+    assert set(ledger.delivered()) == {"a@example.org", "c@example.org"}
+    assert "unreadable ledger line" in caplog.text
+
+
+def test_refused_addresses_are_reported_and_retried_next_time(sending, cli, inbox):
+    inbox.refuse = {"reader3@example.org"}
+    result = cli("newsletter", "send", expect=1)
+    output = " ".join(result.output.split())
+    assert "refused reader3@example.org: 550 5.1.1 no such mailbox" in output
+    assert "9 sent now" in output and "1 refused" in output
+    inbox.refuse = set()
+    assert "1 sent now, 9 had it already" in " ".join(cli("newsletter", "send").output.split())
+    assert Counter(inbox.recipients()) == Counter(SUBSCRIBERS)
+
+
+def test_the_rate_limit_spaces_messages(sending, cli, inbox):
+    site, _ = sending
+    use_server(site, inbox_port(site), CHORUS_NEWSLETTER_RATE=25)
+    started = time.monotonic()
+    cli("newsletter", "send")
+    assert time.monotonic() - started >= 9 / 25
+    assert len(inbox.accepted) == 10
+
+
+def test_messages_leave_one_interval_apart(smtp_server, inbox, tmp_path):
+    """The spacing itself, on a clock that moves only when the sender waits."""
+    from email.message import EmailMessage
+
+    now = [100.0]
+    sent_at: list[float] = []
+
+    def message(address: str) -> EmailMessage:
+        sent_at.append(now[0])
+        mail = EmailMessage()
+        mail["Subject"], mail["Message-ID"] = "Rate", f"<{address}>"
+        mail.set_content("hello")
+        return mail
+
+    def wait(seconds: float) -> None:
+        now[0] += seconds
+
+    report = send_module.send_issue(
+        [send_module.Subscriber(address) for address in SUBSCRIBERS[:5]],
+        send_module.Ledger(tmp_path, 1),
+        make_message=message,
+        envelope_from="newsletter@loom.example",
+        smtp=SmtpSettings("127.0.0.1", smtp_server.port, "none"),
+        rate=4,
+        clock=lambda: now[0],
+        sleep=wait,
+    )
+    assert report.complete and len(inbox.accepted) == 5
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
+    assert gaps == pytest.approx([0.25] * 4)
+
+
+def inbox_port(site: Any) -> int:
+    return NewsletterConfig.from_settings(site.settings()).smtp_port
+
+
+def test_dry_run_and_test_sends_leave_the_ledger_alone(sending, cli, inbox):
+    site, _ = sending
+    dry = " ".join(cli("newsletter", "send", "--dry-run").output.split())
+    assert "would go to 10 of 10 subscriber(s)" in dry and "Nothing was sent" in dry
+    assert inbox.accepted == []
+    cli("newsletter", "send", "--to", "editor@loom.example")
+    [(_, [to], _, _)] = inbox.accepted
+    [message] = inbox.messages()
+    assert to == "editor@loom.example" and message["Subject"].startswith("[Test] ")
+    assert ledger_lines(site) == []
+
+
+def test_credentials_come_from_the_environment(community, cli, inbox, tmp_path, monkeypatch):
+    server = SmtpServer(inbox, authenticator=inbox.authenticate, auth_require_tls=False).start()
+    try:
+        subscribers = tmp_path / "list.txt"
+        subscribers.write_text("one@example.org\n")
+        use_server(community, server.port, subscribers=str(subscribers))
+        make_issue(community, cli)
+        monkeypatch.setenv("CHORUS_SMTP_USER", "editor")
+        monkeypatch.setenv("CHORUS_SMTP_PASSWORD", "wrong")
+        refused = cli("newsletter", "send", expect=1)
+        assert "the server refused the login" in " ".join(refused.output.split())
+        monkeypatch.setenv("CHORUS_SMTP_PASSWORD", "s3cret")
+        cli("newsletter", "send")
+        assert inbox.logins[-1] == (b"editor", b"s3cret")
+        assert inbox.recipients() == ["one@example.org"]
+    finally:
+        server.stop()
+
+
+def test_secrets_in_the_settings_file_are_refused(community, cli):
+    community.write_settings(CHORUS_SMTP_PASSWORD="hunter2")
+    result = cli("newsletter", "send", expect=2)
+    assert "CHORUS_SMTP_PASSWORD is a secret" in " ".join(result.output.split())
+
+
+def test_no_password_in_clear_over_the_network(community):
+    community.write_settings(CHORUS_SMTP_HOST="mail.example.org", CHORUS_SMTP_SECURITY="none")
+    config = NewsletterConfig.from_settings(community.settings())
+    environment = {"CHORUS_SMTP_USER": "editor", "CHORUS_SMTP_PASSWORD": "s3cret"}
+    with pytest.raises(SendError, match="clear text"):
+        SmtpSettings.from_config(config, environment)
+    with pytest.raises(SendError, match="set both"):
+        SmtpSettings.from_config(config, {"CHORUS_SMTP_USER": "editor"})
+    community.write_settings(CHORUS_SMTP_SECURITY="tls")
+    settings = SmtpSettings.from_config(
+        NewsletterConfig.from_settings(community.settings()), environment
+    )
+    assert (settings.port, settings.user) == (465, "editor")
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"CHORUS_NEWSLETTER_UNSUBSCRIBE_URL": None}, "UNSUBSCRIBE_URL is not set"),
+        ({"CHORUS_NEWSLETTER_UNSUBSCRIBE_URL": "{{ unsubscribe_url }}"}, "placeholder"),
+    ],
+    ids=["no-unsubscribe-url", "service-placeholder"],
+)
+def test_send_needs_a_working_unsubscribe_url(sending, cli, inbox, setting, says):
+    site, _ = sending
+    site.write_settings(**setting)
+    assert says in " ".join(cli("newsletter", "send", expect=1).output.split())
+    assert inbox.accepted == []
+
+
+def test_a_draft_is_not_sent(sending, cli, inbox):
+    _, path = sending
+    from chorus.newsletter.issue import update_issue
+
+    update_issue(path, {"status": "draft"})
+    assert "is a draft" in cli("newsletter", "send", expect=1).output
+    assert inbox.accepted == []
+
+
+# Newsletter services ----------------------------------------------------------------------
+
+
+class ApiServer:
+    """An HTTP API on 127.0.0.1 that records every request and answers from a table."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], Any]] = []
+        self.answers: dict[tuple[str, str], tuple[int, Any]] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append((self.command, self.path, headers, body))
+                status, payload = server.answers.get((self.command, self.path), (404, {}))
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_PUT = answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture
+def api():
+    server = ApiServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture
+def pushing(community, cli, api, monkeypatch, tmp_path):
+    publish(
+        community,
+        CHORUS_NEWSLETTER_UNSUBSCRIBE_URL="{{ unsubscribe_url }}",
+        CHORUS_BUTTONDOWN_API_URL=f"{api.base}/v1",
+        CHORUS_LISTMONK_URL=api.base,
+        CHORUS_LISTMONK_LISTS=[3, 5],
+        CHORUS_NEWSLETTER_LEDGER_DIR=str(tmp_path / "ledger"),
+    )
+    monkeypatch.setenv("CHORUS_BUTTONDOWN_API_KEY", "bd-key")
+    monkeypatch.setenv("CHORUS_LISTMONK_USER", "chorus")
+    monkeypatch.setenv("CHORUS_LISTMONK_TOKEN", "lm-token")
+    path = make_issue(community, cli)
+    return community, path
+
+
+def test_buttondown_gets_a_draft_and_sends_only_when_told(pushing, cli, api):
+    _, path = pushing
+    api.answers[("POST", "/v1/emails")] = (201, {"id": "em_1", "status": "draft"})
+    api.answers[("PATCH", "/v1/emails/em_1")] = (200, {"id": "em_1"})
+    first = cli("newsletter", "push", "--service", "buttondown").output
+    assert "is a draft at buttondown (id em_1)" in first and "Nothing was sent" in first
+    [(method, where, headers, body)] = api.requests
+    assert (method, where) == ("POST", "/v1/emails")
+    assert headers["authorization"] == "Token bd-key"
+    assert body["status"] == "draft"
+    assert body["subject"] == read_issue(path)[0].subject
+    page = BeautifulSoup(body["body"], "html.parser")
+    assert page.find("a", string="Unsubscribe")["href"] == "{{ unsubscribe_url }}"
+
+    cli("newsletter", "push", "--service", "buttondown")  # updates the same draft
+    assert [(m, p) for m, p, _, _ in api.requests][1:] == [("PATCH", "/v1/emails/em_1")]
+    assert api.requests[-1][3]["status"] == "draft"
+    assert read_issue(path)[0].status == "ready"
+
+    cli("newsletter", "push", "--service", "buttondown", "--send")
+    assert api.requests[-1][1:] == (
+        "/v1/emails/em_1",
+        api.requests[-1][2],
+        {"status": "about_to_send"},
+    )
+    assert read_issue(path)[0].status == "sent"
+    count = len(api.requests)
+    again = cli("newsletter", "push", "--service", "buttondown", "--send", expect=1)
+    assert "never sent twice" in again.output and len(api.requests) == count
+
+
+def test_listmonk_gets_a_campaign_for_its_lists(pushing, cli, api):
+    api.answers[("POST", "/api/campaigns")] = (200, {"data": {"id": 7, "status": "draft"}})
+    api.answers[("PUT", "/api/campaigns/7")] = (200, {"data": {"id": 7}})
+    api.answers[("PUT", "/api/campaigns/7/status")] = (200, {"data": {"id": 7}})
+    cli("newsletter", "push", "--service", "listmonk")
+    [(method, where, headers, body)] = api.requests
+    assert (method, where) == ("POST", "/api/campaigns")
+    assert headers["authorization"] == "Basic Y2hvcnVzOmxtLXRva2Vu"  # chorus:lm-token
+    assert body["lists"] == [3, 5] and body["content_type"] == "html"
+    assert body["type"] == "regular" and "Ada on looms" in body["altbody"]
+    assert body["name"] == "The Loom Collective newsletter #1"
+    cli("newsletter", "push", "--service", "listmonk", "--send")
+    assert [(m, p) for m, p, _, _ in api.requests][1:] == [
+        ("PUT", "/api/campaigns/7"),
+        ("PUT", "/api/campaigns/7/status"),
+    ]
+    assert api.requests[-1][3] == {"status": "running"}
+
+
+def test_a_service_error_is_reported_and_nothing_is_recorded(pushing, cli, api, tmp_path):
+    api.answers[("POST", "/v1/emails")] = (400, {"detail": "subject is too long"})
+    result = cli("newsletter", "push", "--service", "buttondown", expect=1)
+    output = " ".join(result.output.split())
+    assert "Buttondown answered 400" in output and "subject is too long" in output
+    assert not (tmp_path / "ledger" / "0001.buttondown.json").exists()
+
+
+def test_push_needs_the_services_credentials(pushing, cli, monkeypatch):
+    monkeypatch.delenv("CHORUS_BUTTONDOWN_API_KEY")
+    result = cli("newsletter", "push", "--service", "buttondown", expect=1)
+    assert "set CHORUS_BUTTONDOWN_API_KEY in the environment" in " ".join(result.output.split())
+
+
+def test_ledger_and_list_stay_out_of_the_site(sending, cli):
+    site, _ = sending
+    cli("newsletter", "send")
+    site.build()
+    assert not list(site.output.rglob("*.jsonl"))
+    assert not [p for p in site.output.rglob("*") if "subscribers" in p.name]
+    assert Path(site.root / "private" / "ledger" / "0001.jsonl").stat().st_mode & 0o077 == 0

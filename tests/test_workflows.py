@@ -1,0 +1,209 @@
+"""The GitHub Actions workflows of the site template: actionlint (with shellcheck) passes, and
+every `chorus` command line they run names a real command and real options."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from chorus.cli import main
+from chorus.scaffold import SiteAnswers, create_site
+
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(BIN))
+    assert found, f"{name} is missing: `make test` installs it (the test extras)"
+    return found
+
+
+@pytest.fixture(scope="module")
+def workflows(tmp_path_factory) -> dict[str, dict]:
+    root = tmp_path_factory.mktemp("site")
+    create_site(
+        root,
+        SiteAnswers(
+            name="Knit", url="https://knit.example", editor="Ana", contact="a@knit.example"
+        ),
+    )
+    directory = root / ".github" / "workflows"
+    return {path.name: path for path in sorted(directory.glob("*.yml"))}
+
+
+def load(path: Path) -> dict:
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def test_there_are_the_four_workflows(workflows):
+    assert sorted(workflows) == ["deploy.yml", "fetch.yml", "members.yml", "newsletter.yml"]
+
+
+def test_actionlint_and_shellcheck_pass(workflows):
+    result = subprocess.run(
+        [
+            tool("actionlint"),
+            "-no-color",
+            "-oneline",
+            "-shellcheck",
+            tool("shellcheck"),
+            *map(str, workflows.values()),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_runs_shellcheck(tmp_path):
+    """The linter is not silently skipping the scripts: an unquoted variable is caught."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: rm $FILES\n"
+    )
+    result = subprocess.run(
+        [tool("actionlint"), "-no-color", "-shellcheck", tool("shellcheck"), str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1 and "SC2086" in result.stdout
+
+
+def test_permissions_are_minimal(workflows):
+    for name, path in workflows.items():
+        data = load(path)
+        assert "permissions" in data, f"{name}: no top-level permissions"
+        everything = [data["permissions"]] + [
+            job.get("permissions", {}) for job in data["jobs"].values()
+        ]
+        for permissions in everything:
+            assert permissions not in ("write-all", "read-all"), name
+    assert load(workflows["members.yml"])["permissions"] == {"contents": "read"}
+    assert load(workflows["deploy.yml"])["permissions"] == {"contents": "read"}
+    deploy = load(workflows["deploy.yml"])["jobs"]["deploy"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_triggers(workflows):
+    fetch = load(workflows["fetch.yml"])["on"]
+    assert "schedule" in fetch and "workflow_dispatch" in fetch
+    assert load(workflows["deploy.yml"])["on"]["push"] == {"branches": ["main"]}
+    members = load(workflows["members.yml"])["on"]
+    assert members == {"pull_request": {"paths": ["content/members/**"]}}
+    newsletter = load(workflows["newsletter.yml"])["on"]
+    assert list(newsletter) == ["workflow_dispatch"]
+    assert newsletter["workflow_dispatch"]["inputs"]["action"]["options"] == [
+        "check",
+        "test",
+        "send",
+        "push",
+    ]
+
+
+def test_deploy_uses_the_pages_actions(workflows):
+    text = workflows["deploy.yml"].read_text()
+    assert "chorus build --publish" in text
+    assert "actions/upload-pages-artifact@" in text and "actions/deploy-pages@" in text
+
+
+CHORUS_LINE = re.compile(r"(?:^|[\s|&(/])chorus\s+([^|&;)>]*)")
+
+
+def chorus_commands(script: str) -> list[list[str]]:
+    """Every `chorus ...` command line in a shell script, as words."""
+    found = []
+    for line in script.replace("\\\n", " ").splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        for match in CHORUS_LINE.finditer(line):
+            found.append(shlex.split(match.group(1), comments=True))
+    return found
+
+
+def resolve(words: list[str], where: str) -> str:
+    """The command that ``chorus WORDS`` runs; fails unless it and its options exist."""
+    words = list(words)
+    command: click.Command = main
+    used = ["chorus"]
+    while isinstance(command, click.Group) and words and words[0] in command.commands:
+        command = command.commands[words.pop(0)]
+        used.append(command.name)
+    assert not isinstance(command, click.Group), f"{where}: {' '.join(used)} is a group"
+    options = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+    for word in words:
+        if word.startswith("--"):
+            assert word.split("=")[0] in options, f"{where}: {' '.join(used)} {word}"
+    return " ".join(used)
+
+
+def workflow_scripts(path: Path) -> list[str]:
+    return [
+        step["run"]
+        for job in load(path)["jobs"].values()
+        for step in job.get("steps", [])
+        if "run" in step
+    ]
+
+
+def test_every_chorus_command_in_a_workflow_exists(workflows):
+    seen = {
+        resolve(words, name)
+        for name, path in workflows.items()
+        for script in workflow_scripts(path)
+        for words in chorus_commands(script)
+    }
+    assert {
+        "chorus fetch",
+        "chorus approve",
+        "chorus build",
+        "chorus members check",
+        "chorus members preview",
+        "chorus mentions send",
+        "chorus newsletter build",
+        "chorus newsletter check",
+        "chorus newsletter send",
+        "chorus newsletter push",
+    } <= seen
+
+
+def code_blocks(page: Path, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", page.read_text(), re.DOTALL | re.MULTILINE)
+
+
+def test_the_gitlab_and_cron_recipes_in_the_docs_hold_together(tmp_path):
+    deploy = Path(__file__).resolve().parent.parent / "docs" / "deploy.md"
+    [gitlab] = [block for block in code_blocks(deploy, "yaml") if "pages:" in block]
+    jobs = yaml.safe_load(gitlab)
+    assert {"members", "fetch", "pages", "newsletter"} <= set(jobs)
+    assert jobs["pages"]["artifacts"]["paths"] == ["public"]
+    scripts = [
+        line for job in ("members", "fetch", "pages", "newsletter") for line in jobs[job]["script"]
+    ]
+    script = tmp_path / "gitlab.sh"
+    script.write_text("#!/bin/sh\nset -eu\n" + "\n".join(scripts) + "\n")
+    [cron] = [block for block in code_blocks(deploy, "sh") if "rsync" in block]
+    (tmp_path / "update.sh").write_text(cron)
+    for path in (script, tmp_path / "update.sh"):
+        result = subprocess.run(
+            [tool("shellcheck"), "--shell=bash", "--exclude=SC2154", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout
+    seen = {resolve(words, "docs/deploy.md") for words in chorus_commands("\n".join(scripts))}
+    seen |= {resolve(words, "docs/deploy.md") for words in chorus_commands(cron)}
+    assert {"chorus fetch", "chorus approve", "chorus build", "chorus members preview"} <= seen
