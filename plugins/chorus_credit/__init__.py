@@ -104,6 +104,7 @@ class CreditWriter(Writer):
             title=Markup(title).striptags(),
             link=self.site_url + "/",
             feed_url=self.feed_url,
+            feed_guid=self.feed_url,  # each feed its own id (feedgenerator uses the site link)
             description=context.get("SITESUBTITLE", ""),
             subtitle=context.get("SITESUBTITLE", None),
             language=context.get("DEFAULT_LANG"),
