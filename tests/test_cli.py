@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -113,8 +115,13 @@ def test_serve_builds_and_serves_the_site(site, tmp_path):
         "--port",
         str(port),
     ]
+    # Its own process group: Pelican's autoreloading server runs the listener in a child.
     server = subprocess.Popen(
-        command, cwd=site.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=site.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -128,5 +135,5 @@ def test_serve_builds_and_serves_the_site(site, tmp_path):
                     raise
                 time.sleep(0.2)
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
