@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from chorus import cli_site
-from chorus.members import FRONT_MATTER, read_member
+from chorus.frontmatter import FRONT_MATTER
+from chorus.members import read_member
 
 RSS = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>{title}</title><link>{site}</link>

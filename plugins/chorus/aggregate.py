@@ -141,7 +141,7 @@ def run_fetch(
 
         asyncio.run(
             fetch_all(
-                [(url, state[url].validators if url in state else None) for url in to_fetch],
+                [(url, _validators(state, url)) for url in to_fetch],
                 config,
                 on_response,
             )

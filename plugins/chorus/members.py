@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,8 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
+from chorus.frontmatter import read_front_matter
 from chorus.urls import LOCAL_SCHEME, local_feed_path, web_url
 
 Consent = Literal["link", "excerpt", "full"]
@@ -29,14 +27,9 @@ KEYS = (
     "exclude_tags",
     "joined",
 )
-# libyaml's safe loader when present: ten times faster, and a registry is hundreds of files.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 FEDIVERSE_HANDLE = re.compile(
     r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
-)
-FRONT_MATTER = re.compile(
-    r"\A---[ \t]*\r?\n(?P<yaml>.*?)^---[ \t]*(?:\r?\n|\Z)(?P<body>.*)\Z", re.DOTALL | re.MULTILINE
 )
 
 
@@ -128,32 +121,10 @@ def read_member(
     def problem(key: str | None, message: str) -> None:
         problems.append(Problem(path, key, message))
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        problem(None, f"cannot read the file: {error}")
+    found = read_front_matter(path, KEYS, problem, doc="docs/members.md")
+    if found is None:
         return None, problems
-    match = FRONT_MATTER.match(text)
-    if not match:
-        problem(
-            None,
-            "no front matter: the file must start with a '---' line, then YAML, "
-            "then another '---' line (see docs/members.md)",
-        )
-        return None, problems
-    try:
-        data = yaml.load(match["yaml"], Loader=_SAFE_LOADER) or {}
-    except yaml.YAMLError as error:
-        problem(None, f"front matter is not valid YAML: {error}")
-        return None, problems
-    if not isinstance(data, dict):
-        problem(None, "front matter must be a mapping of keys to values")
-        return None, problems
-
-    for key in data:
-        if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            problem(str(key), "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    data, body = found
 
     handle = data.get("handle", path.stem)
     if not isinstance(handle, str) or not HANDLE.match(handle):
@@ -258,7 +229,7 @@ def read_member(
             name=name.strip(),
             site=site,
             feeds=tuple(feeds),
-            bio=match["body"].strip(),
+            bio=body.strip(),
             avatar=avatar,
             links=tuple(links),
             fediverse=fediverse,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -136,7 +137,7 @@ def _html_of(detail: Any, *, default_base: str, feed_url: str) -> str:
         return ""
     value = detail["value"]
     if "html" not in detail.get("type", "text/html"):
-        value = "<p>" + _escape(value).replace("\n\n", "</p><p>") + "</p>"
+        value = _text_html(value)
     base = detail.get("base") or feed_url
     return sanitize_html(value, default_base if base == feed_url else base)
 
@@ -195,9 +196,7 @@ def _json_entry(
     if _str(item.get("content_html")):
         content_html = sanitize_html(_str(item["content_html"]), link)
     elif _str(item.get("content_text")):
-        content_html = (
-            "<p>" + _escape(_str(item["content_text"])).replace("\n\n", "</p><p>") + "</p>"
-        )
+        content_html = _text_html(_str(item["content_text"]))
     else:
         content_html = ""
     summary = _str(item.get("summary"))
@@ -213,7 +212,7 @@ def _json_entry(
         updated,
         authors[0] if authors else None,
         [_str(t) for t in tags],
-        f"<p>{_escape(summary)}</p>" if summary else "",
+        _text_html(summary) if summary else "",
         content_html,
     )
 
@@ -322,5 +321,6 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _text_html(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines separate them)."""
+    return "<p>" + html.escape(text, quote=False).replace("\n\n", "</p><p>") + "</p>"

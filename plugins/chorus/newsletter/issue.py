@@ -7,7 +7,6 @@ generated fields leaves every other line of the file as the editor wrote it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from chorus.files import write_atomic
-from chorus.members import FRONT_MATTER
+from chorus.frontmatter import FRONT_MATTER, load_yaml, read_front_matter
 
 Status = Literal["draft", "ready", "sent"]
 STATUSES: tuple[Status, ...] = ("draft", "ready", "sent")
@@ -41,7 +40,6 @@ INTRO_STUB = (
     "time, and what to read first. `chorus newsletter check` fails while this line is here."
 )
 FILE_NAME = re.compile(r"^(?P<number>\d{4,})\.md$")
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*:")
 
 
@@ -142,27 +140,10 @@ def read_issue(path: Path) -> tuple[Issue | None, list[Problem]]:
     def problem(key: str | None, message: str) -> None:
         problems.append(Problem(path, key, message))
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        problem(None, f"cannot read the file: {error}")
+    found = read_front_matter(path, KEYS, problem, doc="README.md, The newsletter")
+    if found is None:
         return None, problems
-    match = FRONT_MATTER.match(text)
-    if not match:
-        problem(None, "no front matter: the file must start with '---', YAML, then '---'")
-        return None, problems
-    try:
-        data = yaml.load(match["yaml"], Loader=_SAFE_LOADER) or {}
-    except yaml.YAMLError as error:
-        problem(None, f"front matter is not valid YAML: {error}")
-        return None, problems
-    if not isinstance(data, dict):
-        problem(None, "front matter must be a mapping of keys to values")
-        return None, problems
-    for key in data:
-        if key not in KEYS:
-            close = difflib.get_close_matches(str(key), KEYS, n=1)
-            problem(str(key), "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    data, body = found
 
     number = data.get("number")
     named = FILE_NAME.match(path.name)
@@ -205,7 +186,7 @@ def read_issue(path: Path) -> tuple[Issue | None, list[Problem]]:
             items=items,
             new_members=new_members,
             exclude=exclude,
-            intro=match["body"].strip(),
+            intro=body.strip(),
             source=path,
         ),
         problems,
@@ -335,8 +316,8 @@ def update_issue(path: Path, changes: Mapping[str, Any]) -> None:
     if match is None:
         raise ValueError(f"{path}: no front matter")
     front = _replace_keys(match["yaml"], changes)
-    before = yaml.load(match["yaml"], Loader=_SAFE_LOADER) or {}
-    after = yaml.load(front, Loader=_SAFE_LOADER) or {}
+    before = load_yaml(match["yaml"]) or {}
+    after = load_yaml(front) or {}
     expected = {**before, **{key: _plain(value) for key, value in changes.items()}}
     if after != expected:
         # An unusual layout (a comment inside a list, flow style across lines): write the
