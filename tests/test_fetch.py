@@ -100,7 +100,7 @@ def test_unchanged_bytes_are_not_parsed_again(site, feed_server, cli, monkeypatc
     def must_not_parse(*args, **kwargs):
         raise AssertionError("unchanged bytes were parsed again")
 
-    monkeypatch.setattr(chorus.aggregate, "parse_feed", must_not_parse)
+    monkeypatch.setattr(chorus.aggregate, "parse_compressed_feed", must_not_parse)
     result = cli("fetch")
     assert "not modified" in result.output
     assert post.stat().st_mtime_ns == before
@@ -226,6 +226,40 @@ def test_changed_entry_is_updated_and_keeps_its_status_and_file(site, feed_serve
     assert "<p>Edited.</p>" in post.read_text()
 
 
+def test_a_scan_reads_only_the_post_files_changed_since_the_last_run(
+    site, feed_server, monkeypatch
+):
+    url = feed_server.add("/f", rss(item("one"), item("two"), item("three")))
+    site.member("ada", feeds=[url])
+    config = fetch_config(site)
+    members = load_registry(config.members_dir, content_dir=config.content_dir).members
+    run_fetch(config, members.values())
+    by_slug = {meta(path)["chorus_original_url"].split("/")[-2]: path for path in site.posts("ada")}
+    assert (config.cache_dir / "chorus" / "community-index.json").is_file()
+
+    import chorus.store
+
+    read = []
+
+    def counting_read_stored(path):
+        read.append(path.name)
+        return real_read_stored(path)
+
+    real_read_stored = chorus.store.read_stored
+    monkeypatch.setattr(chorus.store, "read_stored", counting_read_stored)
+    chorus.store.approve([by_slug["two"]])  # an editor's change, which the index must not hide
+    by_slug["three"].unlink()  # and an editor's removal
+    feed_server.add("/f", rss(item("one"), item("two"), item("three"), item("four")))
+    report = run_fetch(config, members.values())
+    assert read == [by_slug["two"].name]
+    assert meta(by_slug["two"])["status"] == "published"
+    # As a full scan would see it: the removed post is no longer on the site, so it is new.
+    [ada] = report.members
+    originals = sorted(meta(site.community / path)["chorus_original_url"] for path in ada.new)
+    assert originals == ["https://blog.example/four/", "https://blog.example/three/"]
+    assert ada.unchanged == 2
+
+
 def test_undated_entry_gets_a_stable_date(site, feed_server, cli):
     url = feed_server.add("/f", rss(item("undated", date=None)))
     site.member("ada", feeds=[url], consent="full")
@@ -278,16 +312,41 @@ def test_tag_filters_and_trust(site, feed_server, cli):
     assert meta(site.posts("bob")[0])["status"] == "draft"
 
 
-def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server, cli):
-    shared = item("co-written", guid="tag:blog.example,2026:co")
+@pytest.mark.parametrize("slow", ["none", "/a", "/a2"])
+def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server, cli, slow):
+    # Feeds are curated as they arrive; the slow one arrives last, yet the first feed in
+    # registry order (ada's /a) keeps the post whatever the order of arrival.
+    shared = item("co-written", title="From /a", guid="tag:blog.example,2026:co")
+    shared_again = item("co-written", title="From /a2", guid="tag:blog.example,2026:co")
     other_id = item("co-written", guid="https://other.example/co")  # same link, other id
+    delay = {"/a": 0.0, "/a2": 0.0, slow: 0.6}
     site.member(
-        "ada", feeds=[feed_server.add("/a", rss(shared)), feed_server.add("/a2", rss(shared))]
+        "ada",
+        feeds=[
+            feed_server.add("/a", rss(shared), stall=delay["/a"]),
+            feed_server.add("/a2", rss(shared_again), stall=delay["/a2"]),
+        ],
     )
     site.member("bob", feeds=[feed_server.add("/b", rss(other_id))])
-    cli("fetch")
-    assert len(site.posts("ada")) == 1
+    result = cli("fetch")
+    [post] = site.posts("ada")
+    assert "<title>From /a</title>" in post.read_text()
     assert site.posts("bob") == []
+    # ada: 1 new, 1 skipped (her second feed); bob: 0 new, 1 skipped.
+    assert re.search(r"ada\s+│\s+1\s+│\s+0\s+│\s+0\s+│\s+1\s", result.output), result.output
+    assert re.search(r"bob\s+│\s+0\s+│\s+0\s+│\s+0\s+│\s+1\s", result.output), result.output
+    assert "community/bob/" not in result.output
+
+
+def test_a_post_kept_from_an_earlier_run_stays_with_its_member(site, feed_server, cli):
+    shared = item("co-written", guid="tag:blog.example,2026:co")
+    site.member("bob", feeds=[feed_server.add("/b", rss(shared))])
+    cli("fetch")
+    [kept] = site.posts("bob")
+    # ada, first in registry order, now lists the same entry: bob's post is not taken away.
+    site.member("ada", feeds=[feed_server.add("/a", rss(shared))])
+    cli("fetch")
+    assert site.posts("bob") == [kept] and site.posts("ada") == []
 
 
 def test_state_file_is_reused_by_a_fresh_run(site, feed_server):
@@ -397,3 +456,24 @@ def test_state_from_another_version_means_a_full_fetch(site, feed_server, cli):
     cli("fetch")
     assert "if-none-match" not in feed_server.hits("/f")[-1].headers
     assert json.loads(state_file.read_text())["version"] != 0
+
+
+def test_the_report_of_a_large_site_lists_the_members_with_news(site, feed_server, cli):
+    for number in range(25):
+        handle = f"m{number:02}"
+        site.member(handle, feeds=[feed_server.add(f"/{handle}", rss(item(f"{handle}-hello")))])
+    first = cli("fetch")
+    assert all(f"m{number:02} " in first.output for number in range(25))
+    assert "25 feeds (25 fetched); 25 new posts, 0 updated" in first.output
+
+    feed_server.add("/m07", rss(item("m07-hello"), item("m07-again")))
+    feed_server.add("/m11", b"<rss", status=500)
+    second = cli("fetch", expect=1)
+    listed = set(re.findall(r"^ *(m\d\d) ", second.output, re.MULTILINE))
+    assert listed == {"m07", "m11"}, second.output
+    assert "23 other members: nothing new" in second.output
+    assert "25 feeds (1 fetched, 23 not modified, 1 failed); 1 new post, 0 updated" in (
+        second.output
+    )
+    every = cli("fetch", "--every-member", expect=1)
+    assert len(set(re.findall(r"^ *(m\d\d) ", every.output, re.MULTILINE))) == 25

@@ -1,10 +1,11 @@
-"""The fetch run: fetch every feed, parse what changed, curate, write posts, report."""
+"""The fetch run: fetch every feed, parse what changed, curate and write its posts, report."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -14,13 +15,13 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from chorus.config import Config
-from chorus.entries import FeedError, ParsedFeed
+from chorus.entries import Entry, FeedError, ParsedFeed
 from chorus.fetch import Response, Validators, fetch_all
 from chorus.files import flush_all
 from chorus.members import Member
-from chorus.parse import parse_feed
+from chorus.parse import parse_compressed_feed
 from chorus.state import FeedState, load_state, save_state
-from chorus.store import CommunityStore, make_post
+from chorus.store import INDEX_NAME, CommunityStore, StoredPost, make_post
 
 log = logging.getLogger(__name__)
 # Below this many feeds, starting worker processes costs more than parsing in one.
@@ -90,7 +91,10 @@ def run_fetch(
     for report in reports.values():
         for feed_report in report.feeds:
             reports_by_url.setdefault(feed_report.url, []).append(feed_report)
-    parsed: dict[str, ParsedFeed] = {}
+    store = CommunityStore(
+        config.community_dir, config.curated_category, index_file=config.cache_dir / INDEX_NAME
+    )
+    curator = Curator(members, store, reports, config, now)
     responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
     to_fetch = []
     for url in sorted(reports_by_url):
@@ -107,22 +111,26 @@ def run_fetch(
 
         async def on_response(response: Response) -> None:
             known = state.get(response.url)
+            feed = None
             if response.outcome == "ok" and known and known.sha256 == response.sha256:
                 # Same bytes as last time (a server that ignores conditional requests).
                 response = replace(response, outcome="not_modified", body=b"")
             elif response.outcome == "ok":
+                # Parsing is slower than the network, and fetching must not wait for it (a
+                # stalled feed would then start late and hold up the end of the run); so the
+                # bodies waiting for a parser wait compressed, at a fifth of their size.
+                compressed = zlib.compress(response.body, 1)
+                response = replace(response, body=b"")
                 job = partial(
-                    parse_feed,
-                    response.body,
+                    parse_compressed_feed,
+                    compressed,
                     response.url,
                     dict(response.headers),
                     max_entries=config.max_entries_per_feed,
                     now=now,
                 )
                 try:
-                    parsed[response.url] = await asyncio.get_running_loop().run_in_executor(
-                        pool, job
-                    )
+                    feed = await asyncio.get_running_loop().run_in_executor(pool, job)
                 except FeedError as error:
                     response = replace(response, outcome="failed", error=str(error))
                 except Exception as error:  # a parser bug must cost one feed, not the run
@@ -132,10 +140,12 @@ def run_fetch(
                         outcome="failed",
                         error=f"parser failure: {type(error).__name__}: {error}",
                     )
-                response = replace(response, body=b"")
             responses[response.url] = response
+            if feed is not None:
+                # Written now, so that no parsed feed waits in memory for the others.
+                curator.curate(response.url, feed)
             for feed_report in reports_by_url[response.url]:
-                _record(feed_report, response, parsed.get(response.url))
+                _record(feed_report, response, feed)
                 if on_feed_done:
                     on_feed_done(feed_report)
 
@@ -147,16 +157,12 @@ def run_fetch(
             )
         )
 
-    store = CommunityStore(config.community_dir, config.curated_category)
-    if parsed:
-        store.scan()
-    for member in members:
-        _curate(member, parsed, store, reports[member.handle], config, now)
     for url, response in responses.items():
         state[url] = _next_state(state.get(url, FeedState()), response, now)
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
     save_state(config.state_file, state)
+    store.save_index()
     return FetchReport([reports[m.handle] for m in members])
 
 
@@ -173,45 +179,103 @@ def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> 
         log.info("%s: %s", response.url, response.error)
 
 
-def _curate(
-    member: Member,
-    parsed: dict[str, ParsedFeed],
-    store: CommunityStore,
-    report: MemberReport,
-    config: Config,
-    now: datetime,
-) -> None:
-    written_now: set[str] = set()
-    for url in member.feeds:
-        feed = parsed.get(url)
-        if feed is None:
-            continue
-        for entry in feed.entries:
-            tags = entry.tags
-            folded = {tag.casefold() for tag in tags}
-            if (
-                not member.accepts_tags(tags)
-                or folded & config.exclude_tags
-                or (config.include_tags and not folded & config.include_tags)
-            ):
-                report.filtered += 1
-                continue
-            existing = store.find(entry)
-            if existing is not None and (
-                existing.handle != member.handle or existing.id in written_now
-            ):
-                report.duplicates += 1
-                continue
-            post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
-            outcome, stored = store.write(post, existing, published=member.trusted, now=now)
-            written_now.add(stored.id)
-            relative = str(stored.path.relative_to(config.community_dir))
-            if outcome == "new":
-                report.new.append(relative)
-            elif outcome == "updated":
-                report.updated.append(relative)
-            else:
-                report.unchanged += 1
+@dataclass
+class _Claim:
+    """A post this run wrote or kept, and which feed of which member it came from."""
+
+    rank: tuple[int, int]  # (member's place in the registry, feed's place in the member file)
+    report: MemberReport
+    outcome: str  # new | updated | unchanged
+    stored: StoredPost
+    relative: str
+
+
+class Curator:
+    """Filters a parsed feed's entries and writes them as posts, one feed at a time.
+
+    Feeds are curated in whatever order the network delivers them, yet a run's result must not
+    depend on that order: an entry found in several feeds in one run goes to the first of them
+    in registry order (members in order, then each member's feeds in order), even when a later
+    one arrived, and was written, first.
+    """
+
+    def __init__(
+        self,
+        members: list[Member],
+        store: CommunityStore,
+        reports: dict[str, MemberReport],
+        config: Config,
+        now: datetime,
+    ) -> None:
+        self.store = store
+        self.reports = reports
+        self.config = config
+        self.now = now
+        self.readers: dict[str, list[tuple[tuple[int, int], Member]]] = {}
+        for member_rank, member in enumerate(members):
+            for feed_rank, url in enumerate(member.feeds):
+                self.readers.setdefault(url, []).append(((member_rank, feed_rank), member))
+        self.claims: dict[str, _Claim] = {}  # post id -> the feed this run took it from
+        self.scanned = False
+
+    def curate(self, url: str, feed: ParsedFeed) -> None:
+        if not self.scanned:
+            # Only once some feed brings entries: a run of 304s never reads the posts.
+            self.store.scan()
+            self.scanned = True
+        for rank, member in self.readers.get(url, ()):
+            for entry in feed.entries:
+                self._curate_entry(rank, member, entry, feed)
+
+    def _curate_entry(
+        self, rank: tuple[int, int], member: Member, entry: Entry, feed: ParsedFeed
+    ) -> None:
+        report = self.reports[member.handle]
+        tags = entry.tags
+        folded = {tag.casefold() for tag in tags}
+        config = self.config
+        if (
+            not member.accepts_tags(tags)
+            or folded & config.exclude_tags
+            or (config.include_tags and not folded & config.include_tags)
+        ):
+            report.filtered += 1
+            return
+        existing = self.store.find(entry)
+        claim = self.claims.get(existing.id) if existing is not None else None
+        if claim is not None and claim.rank < rank:
+            report.duplicates += 1
+            return
+        if claim is not None and (claim.outcome == "new" or existing.handle == member.handle):
+            # This feed comes before the one that wrote the post this run: it takes it over.
+            self._withdraw(claim)
+            existing = None if claim.outcome == "new" else existing
+        if existing is not None and existing.handle != member.handle:
+            report.duplicates += 1  # another member's since an earlier run
+            return
+        post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
+        outcome, stored = self.store.write(post, existing, published=member.trusted, now=self.now)
+        relative = str(stored.path.relative_to(config.community_dir))
+        self.claims[stored.id] = _Claim(rank, report, outcome, stored, relative)
+        if outcome == "new":
+            report.new.append(relative)
+        elif outcome == "updated":
+            report.updated.append(relative)
+        else:
+            report.unchanged += 1
+
+    def _withdraw(self, claim: _Claim) -> None:
+        """Undo what a later feed did with a post, counting it as its duplicate instead."""
+        report = claim.report
+        if claim.outcome == "new":
+            self.store.remove(claim.stored)  # written by this run: nothing published is lost
+            report.new.remove(claim.relative)
+        elif claim.outcome == "updated":
+            report.updated.remove(claim.relative)
+        else:
+            report.unchanged -= 1
+        report.duplicates += 1
+        del self.claims[claim.stored.id]
 
 
 def _next_state(previous: FeedState, response: Response, now: datetime) -> FeedState:

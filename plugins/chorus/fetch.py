@@ -61,6 +61,8 @@ async def fetch_all(
 ) -> None:
     """Fetch every URL at most ``config.concurrency`` at a time; hand each result on as it lands.
 
+    ``on_response`` holds the only reference to each response: dropping it frees the body.
+
     One feed's failure is its own ``Response``; nothing here raises for a single feed.
     """
     timeout = aiohttp.ClientTimeout(
@@ -73,13 +75,16 @@ async def fetch_all(
     ) as session:
         limit = asyncio.Semaphore(config.concurrency)
 
-        async def one(url: str, validators: Validators | None) -> None:
+        async def fetched(url: str, validators: Validators | None) -> Response:
             async with limit:
                 if url.startswith(LOCAL_SCHEME):
-                    response = _read_local(url, config)
-                else:
-                    response = await fetch_one(session, url, validators, config)
-            await on_response(response)
+                    return _read_local(url, config)
+                return await fetch_one(session, url, validators, config)
+
+        async def one(url: str, validators: Validators | None) -> None:
+            # Handed straight on, never held in a local here, so that on_response can let the
+            # body go while it waits (for a parser, say).
+            await on_response(await fetched(url, validators))
 
         await asyncio.gather(*(one(url, validators) for url, validators in urls))
 

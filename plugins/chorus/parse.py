@@ -7,6 +7,7 @@ import io
 import json
 import re
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,13 @@ def parse_feed(
     if _looks_like_json(body, headers.get("content-type", "")):
         return _parse_json_feed(body, url, max_entries=max_entries, now=now)
     return _parse_xml_feed(body, url, headers, max_entries=max_entries, now=now)
+
+
+def parse_compressed_feed(
+    compressed: bytes, url: str, headers: Mapping[str, str], **options: Any
+) -> ParsedFeed:
+    """``parse_feed`` of a body kept zlib-compressed while it waited for a parser."""
+    return parse_feed(zlib.decompress(compressed), url, headers, **options)
 
 
 def _looks_like_json(body: bytes, content_type: str) -> bool:
