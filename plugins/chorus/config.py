@@ -102,6 +102,7 @@ class Config:
     members_dir: Path
     community_dir: Path
     state_file: Path
+    cache_dir: Path  # Pelican's CACHE_PATH: what may be rebuilt, never committed
     local_feeds_dir: Path | None
     site_name: str
     site_url: str
@@ -143,6 +144,7 @@ class Config:
             members_dir=content_dir / value["CHORUS_MEMBERS_DIR"],
             community_dir=content_dir / value["CHORUS_COMMUNITY_DIR"],
             state_file=content_dir / value["CHORUS_STATE_FILE"],
+            cache_dir=Path(settings.get("CACHE_PATH") or "cache").resolve(),
             local_feeds_dir=(content_dir / local).resolve() if local else None,
             site_name=site_name,
             site_url=site_url,

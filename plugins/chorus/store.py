@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from chorus.entries import Entry, ParsedFeed
 from chorus.files import write_atomic
@@ -19,6 +23,7 @@ from chorus.sanitize import excerpt_html
 from chorus.urls import normalise_link
 
 log = logging.getLogger(__name__)
+INDEX_NAME = "chorus/community-index.json"  # under the cache directory
 # Raised whenever what a post file holds changes (its metadata, the sanitizing policy), so that
 # every post is rewritten once in the new form.
 POST_FORMAT = 3
@@ -73,7 +78,7 @@ class Post:
     consent: Consent
     source: ParsedFeed  # the feed it came from (its entries are not used here)
 
-    @property
+    @cached_property
     def hash(self) -> str:
         """Changes exactly when what we would publish changes."""
         date = self.date.isoformat() if self.date else ""
@@ -112,22 +117,64 @@ def make_post(member: Member, entry: Entry, feed: ParsedFeed, *, excerpt_chars: 
 
 
 class CommunityStore:
-    """Reads and writes the curated post files of one site."""
+    """Reads and writes the curated post files of one site.
 
-    def __init__(self, root: Path, category: str) -> None:
+    ``index_file`` (a cache, never committed) remembers what each post file held when last read,
+    with its size and mtime, so that a scan of a large site reads only the files changed since.
+    """
+
+    def __init__(self, root: Path, category: str, *, index_file: Path | None = None) -> None:
         self.root = root
         self.category = category
+        self.index_file = index_file
         self.by_id: dict[str, StoredPost] = {}
         self.by_link: dict[str, StoredPost] = {}
+        self._index: dict[str, list[Any]] = {}  # file name under root -> _IndexRecord fields
+        self._index_changed = False
 
     def scan(self) -> None:
         """Index every post already written, by id and by normalised link."""
-        for path in sorted(self.root.glob("*/*.html")):
-            post = read_stored(path)
-            if post is None:
-                log.warning("%s: not a Chorus post file (no chorus_id); left alone", path)
-                continue
-            self._remember(post)
+        cached = self._load_index()
+        for name, path, stat in _post_files(self.root):
+            record = cached.get(name)
+            if record is None or record[:2] != [stat.st_mtime_ns, stat.st_size]:
+                post = read_stored(path)
+                if post is None:
+                    log.warning("%s: not a Chorus post file (no chorus_id); left alone", path)
+                    continue
+                record = _index_record(post, stat)
+                self._index_changed = True
+            self._index[name] = record
+            self._remember(_stored_from_record(path, record), record[_LINK_KEY])
+        self._index_changed |= self._index.keys() != cached.keys()
+
+    def save_index(self) -> None:
+        """Record what the last scan and writes saw, for the next scan; a cache, so not durable."""
+        if self.index_file is None or not self._index_changed:
+            return
+        document = {"format": POST_FORMAT, "root": str(self.root), "posts": self._index}
+        try:
+            write_atomic(self.index_file, json.dumps(document, separators=(",", ":")))
+        except OSError as error:
+            log.warning(
+                "cannot write the post index %s (%s); the next scan reads every post",
+                self.index_file,
+                error,
+            )
+        self._index_changed = False
+
+    def _load_index(self) -> dict[str, list[Any]]:
+        if self.index_file is None:
+            return {}
+        try:
+            document = json.loads(self.index_file.read_text(encoding="utf-8"))
+            if document["format"] == POST_FORMAT and document["root"] == str(self.root):
+                return dict(document["posts"])
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.info("ignoring the unreadable post index %s (%s)", self.index_file, error)
+        return {}
 
     def find(self, entry: Entry) -> StoredPost | None:
         """The post already written with this entry's id or link, by any member."""
@@ -152,7 +199,19 @@ class CommunityStore:
         write_atomic(path, self.render(post, status=status, date=date, slug=path.stem))
         stored = StoredPost(path, post.handle, post.entry_id, post.link, post.hash, status, date)
         self._remember(stored)
+        self._index_file_of(stored)
         return outcome, stored
+
+    def remove(self, stored: StoredPost) -> None:
+        """Delete a post file and forget it (only ever one this run has just written)."""
+        stored.path.unlink(missing_ok=True)
+        if self.by_id.get(stored.id) == stored:
+            del self.by_id[stored.id]
+        link = normalise_link(stored.link)
+        if self.by_link.get(link) == stored:
+            del self.by_link[link]
+        self._index.pop(_index_name(self.root, stored.path), None)
+        self._index_changed = True
 
     def render(self, post: Post, *, status: str, date: str, slug: str) -> str:
         """The post file: Pelican HTML content with our metadata in <meta> tags."""
@@ -189,19 +248,72 @@ class CommunityStore:
     def _new_path(self, post: Post) -> Path:
         return self.root / post.handle / f"{slugify(post.title)}-{digest(post.entry_id)[:8]}.html"
 
-    def _remember(self, post: StoredPost) -> None:
+    def _remember(self, post: StoredPost, normalised_link: str | None = None) -> None:
         self.by_id[post.id] = post
-        self.by_link.setdefault(normalise_link(post.link), post)
+        self.by_link.setdefault(normalised_link or normalise_link(post.link), post)
+
+    def _index_file_of(self, post: StoredPost) -> None:
+        try:
+            stat = post.path.stat()
+        except OSError:
+            return
+        self._index[_index_name(self.root, post.path)] = _index_record(post, stat)
+        self._index_changed = True
+
+
+# An index record: [mtime_ns, size, handle, id, link, normalised link, hash, status, date].
+_LINK_KEY = 5
+
+
+def _index_record(post: StoredPost, stat: os.stat_result) -> list[Any]:
+    return [
+        stat.st_mtime_ns,
+        stat.st_size,
+        post.handle,
+        post.id,
+        post.link,
+        normalise_link(post.link),
+        post.hash,
+        post.status,
+        post.date,
+    ]
+
+
+def _stored_from_record(path: Path, record: list[Any]) -> StoredPost:
+    _, _, handle, post_id, link, _, post_hash, status, date = record
+    return StoredPost(path, handle, post_id, link, post_hash, status, date)
+
+
+def _index_name(root: Path, path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.parent == root else str(path)
+
+
+def _post_files(root: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """Every ``<handle>/<name>.html`` under root, in a stable order, with its stat."""
+    try:
+        handles = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
+    except FileNotFoundError:
+        return
+    for handle in handles:
+        with os.scandir(root / handle) as entries:
+            files = sorted(
+                (entry for entry in entries if entry.name.endswith(".html") and entry.is_file()),
+                key=lambda entry: entry.name,
+            )
+        for entry in files:
+            yield f"{handle}/{entry.name}", Path(entry.path), entry.stat()
 
 
 def read_stored(path: Path) -> StoredPost | None:
     """Read our metadata from the head of a post file, without parsing the whole document."""
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
     except OSError as error:
         log.warning("%s: cannot read (%s)", path, error)
         return None
+    # The body (most of the file) is not ours to read; a file without a head is searched whole.
+    head = head.partition(b"</head>")[0].decode("utf-8", errors="replace")
     meta = {m["name"]: html.unescape(m["content"]) for m in _META.finditer(head)}
     if "chorus_id" not in meta:
         return None
