@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -21,6 +22,22 @@ from chorus.cli_newsletter import newsletter
 from chorus.cli_site import init
 from chorus.config import Config, ConfigError
 from chorus.members import Registry, load_registry
+
+if TYPE_CHECKING:
+    from chorus.aggregate import FetchReport, MemberReport
+
+# In a fetch report: new and updated files listed one by one up to this many; every member
+# listed up to this many members (past it, only those with news).
+LIST_AT_MOST = 50
+QUIET_MEMBERS_LISTED = 20
+FEED_OUTCOMES = {
+    "ok": "fetched",
+    "not_modified": "not modified",
+    "failed": "failed",
+    "deferred": "asked us to wait",
+    "gone": "gone",
+    "pending": "not reached",
+}
 
 console = Console(stderr=False, highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -144,8 +161,14 @@ def _print_problems(registry: Registry) -> None:
     default=None,
     help="Show a progress bar (default: when writing to a terminal).",
 )
+@click.option(
+    "--every-member",
+    is_flag=True,
+    help=f"List every member in the report; past {QUIET_MEMBERS_LISTED} members, only "
+    "those with news are listed by default.",
+)
 @pass_site
-def fetch(site: Site, handles: tuple[str, ...], progress: bool | None) -> None:
+def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_member: bool) -> None:
     """Fetch members' feeds and write new and changed posts into content/community/.
 
     Give HANDLES to fetch only those members. Exits 1 if any feed failed (the other feeds are
@@ -187,15 +210,19 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None) -> None:
                 bar.update(task, advance=1, description=feed.url)
 
         report = run_fetch(config, chosen, on_feed_done=advance)
-    _print_report(report)
+    _print_report(report, every_member=every_member)
     sys.exit(0 if report.ok else 1)
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: FetchReport, *, every_member: bool = False) -> None:
+    listed_members = report.members
+    if not every_member and len(report.members) > QUIET_MEMBERS_LISTED:
+        # On a large site the members with nothing new would bury the ones with news.
+        listed_members = [member for member in report.members if _has_news(member)]
     table = Table(title="Fetch report", title_justify="left", show_edge=False)
     for column in ("member", "new", "updated", "unchanged", "skipped", "not modified", "failed"):
         table.add_column(column, justify="left" if column in ("member", "failed") else "right")
-    for member in report.members:
+    for member in listed_members:
         failed = len(member.failed)
         table.add_row(
             member.handle,
@@ -206,15 +233,24 @@ def _print_report(report: Any) -> None:
             str(member.not_modified),
             _count(failed, "red"),
         )
-    console.print(table)
-    console.print(
-        "[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
-        "posted by someone; not modified/failed: feeds[/dim]",
-        soft_wrap=True,
-    )
+    if listed_members:
+        console.print(table)
+        console.print(
+            "[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
+            "posted by someone; not modified/failed: feeds[/dim]",
+            soft_wrap=True,
+        )
+    quiet = len(report.members) - len(listed_members)
+    if quiet:
+        console.print(
+            f"{quiet:,} other member{'s' * (quiet != 1)}: nothing new "
+            "(chorus fetch --every-member lists them)",
+            soft_wrap=True,
+        )
+    console.print(_totals(report), soft_wrap=True)
     # Past a screenful, the table's counts and `git status` say more than a list of files.
     listed = sum(len(m.new) + len(m.updated) for m in report.members) <= LIST_AT_MOST
-    for member in report.members:
+    for member in listed_members:
         for feed in member.failed:
             console.print(
                 f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}", soft_wrap=True
@@ -249,7 +285,25 @@ def _print_report(report: Any) -> None:
         )
 
 
-LIST_AT_MOST = 50
+def _has_news(member: MemberReport) -> bool:
+    """Something for a reader of the report: posts written, or a feed to look at."""
+    return bool(
+        member.new
+        or member.updated
+        or any(feed.outcome != "not_modified" or feed.moved_to for feed in member.feeds)
+    )
+
+
+def _totals(report: FetchReport) -> str:
+    feeds = {feed.url: feed for member in report.members for feed in member.feeds}
+    outcomes = Counter(feed.outcome for feed in feeds.values())
+    new = sum(len(member.new) for member in report.members)
+    updated = sum(len(member.updated) for member in report.members)
+    parts = [f"{outcomes[key]:,} {label}" for key, label in FEED_OUTCOMES.items() if outcomes[key]]
+    return (
+        f"{len(feeds):,} feed{'s' * (len(feeds) != 1)} ({', '.join(parts) or 'none'}); "
+        f"{new:,} new post{'s' * (new != 1)}, {updated:,} updated"
+    )
 
 
 def _count(value: int, colour: str) -> str:
