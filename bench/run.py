@@ -1385,7 +1385,9 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=500, help="feeds to fetch (default 500)")
     parser.add_argument("--posts", type=int, default=2000, help="posts to build (default 2000)")
     parser.add_argument(
-        "--only", choices=("fetch", "build", "scale"), help="run one benchmark only"
+        "--only",
+        choices=("fetch", "build", "scale", "scale-fetch", "scale-build"),
+        help="run one benchmark only (scale-fetch and scale-build: one half of the scale run)",
     )
     parser.add_argument(
         "--scale", action="store_true", help="run the scale benchmark only (= --only scale)"
@@ -1427,13 +1429,16 @@ def main() -> int:
             ("fetch", lambda: bench_fetch(options.feeds, work, results)),
             ("build", lambda: bench_build(options.posts, work, results)),
             (
-                "scale",
+                "scale-fetch",
                 lambda: bench_scale_fetch(options.scale_feeds, work, results, options.profile),
             ),
-            ("scale", lambda: bench_scale_build(options.scale_posts, work, results)),
+            ("scale-build", lambda: bench_scale_build(options.scale_posts, work, results)),
         ]
         for name, bench in benches:
-            if options.only not in (None, name) or (name == "scale" and options.no_scale):
+            scale = name.startswith("scale")
+            if options.only not in (None, name, "scale" if scale else name) or (
+                scale and options.no_scale
+            ):
                 continue
             begun = time.perf_counter()
             try:
