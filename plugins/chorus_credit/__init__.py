@@ -92,8 +92,19 @@ class CreditedRssFeed(_DatedByContent, Rss201rev2Feed):
 class CreditWriter(Writer):
     """Pelican's writer, with feeds whose entries credit the people who wrote them."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.members: dict[str, Any] = {}
+        self._newest_of: Any = None
+        self.newest_post: datetime | None = None
+
     def write_feed(self, elements: Any, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         self.members = context.get("chorus_members") or {}
+        articles = context.get("articles") or ()
+        if self._newest_of is not articles:
+            # Once per build, not once per feed: a site has hundreds of feeds.
+            self._newest_of = articles
+            self.newest_post = max((article.date for article in articles), default=None)
         return super().write_feed(elements, context, *args, **kwargs)
 
     def _create_new_feed(self, feed_type: str, feed_title: str | None, context: Any) -> Any:
@@ -108,7 +119,7 @@ class CreditWriter(Writer):
             description=context.get("SITESUBTITLE", ""),
             subtitle=context.get("SITESUBTITLE", None),
             language=context.get("DEFAULT_LANG"),
-            chorus_updated=max((a.date for a in context.get("articles") or ()), default=None),
+            chorus_updated=self.newest_post,
         )
 
     def _add_item_to_the_feed(self, feed: Any, item: Any) -> None:
