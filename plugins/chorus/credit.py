@@ -18,13 +18,16 @@ from chorus.urls import LOCAL_SCHEME
 
 @dataclass
 class MemberView:
-    """A member as the templates show them: URLs resolved, bio rendered, posts attached."""
+    """A member as the templates show them: URLs resolved, bio rendered.
+
+    Their posts are kept apart (``chorus_member_articles``): every page shows members, few show
+    their posts, and a page is only rendered again when something it shows has changed.
+    """
 
     member: Member
     url: str
     save_as: str
     bio: str
-    articles: list[Any] = field(default_factory=list)
     atom_feed: str | None = None  # our feed of their posts, relative to SITEURL
     rss_feed: str | None = None
     found_feeds: list[str] = field(default_factory=list)  # feeds their posts name as their own
@@ -46,10 +49,6 @@ class MemberView:
         (a feed read from a local file is known to readers by the URL it declares)."""
         declared = [url for url in self.member.feeds if not url.startswith(LOCAL_SCHEME)]
         return declared + [url for url in self.found_feeds if url not in declared]
-
-    @property
-    def latest(self) -> datetime | None:
-        return self.articles[0].date if self.articles else None
 
 
 def member_views(
@@ -74,10 +73,13 @@ def member_views(
     }
 
 
-def by_activity(views: dict[str, MemberView]) -> list[MemberView]:
-    """Most recently active first; members who have not posted yet last, by name."""
-    active = sorted((v for v in views.values() if v.articles), key=lambda v: v.latest, reverse=True)
-    quiet = sorted((v for v in views.values() if not v.articles), key=lambda v: v.name.casefold())
+def by_activity(views: dict[str, MemberView], articles: dict[str, list[Any]]) -> list[MemberView]:
+    """Most recently active first; members who have not posted yet last, by name.
+    ``articles``: each member's posts, newest first."""
+    active = [view for view in views.values() if articles.get(view.handle)]
+    quiet = [view for view in views.values() if not articles.get(view.handle)]
+    active.sort(key=lambda view: articles[view.handle][0].date, reverse=True)
+    quiet.sort(key=lambda view: view.name.casefold())
     return active + quiet
 
 

@@ -1,6 +1,7 @@
 """Pelican plugin: members in the template context, a page per member, a community page.
 
-Context keys: ``chorus_members`` (handle -> member view) and ``chorus_members_by_activity``.
+Context keys: ``chorus_members`` (handle -> member view), ``chorus_member_articles`` (handle ->
+their posts, newest first) and ``chorus_members_by_activity``.
 """
 
 from __future__ import annotations
@@ -44,13 +45,14 @@ class MembersGenerator(Generator):
                 "rss_feed": settings["CHORUS_MEMBER_FEED_RSS"],
             },
         )
+        articles: dict[str, list[Any]] = {handle: [] for handle in views}
         for article in self.context.get("articles", []):
             handle = getattr(article, "member", None)
             if handle is None:
                 continue
             if handle in views:
                 view = views[handle]
-                view.articles.append(article)
+                articles[handle].append(article)
                 feed_url = getattr(article, "chorus_feed_url", None)
                 if feed_url and feed_url not in view.found_feeds:
                     view.found_feeds.append(feed_url)
@@ -60,13 +62,15 @@ class MembersGenerator(Generator):
                     article.source_path,
                     handle,
                 )
-        for view in views.values():
-            view.articles.sort(key=lambda article: article.date, reverse=True)
+        for posts in articles.values():
+            posts.sort(key=lambda article: article.date, reverse=True)
         self.views = views
+        self.posts_by_member = articles
         self.health = feed_health(registry.members.values(), load_state(config.state_file))
         self.context["chorus_feed_health"] = self.health
         self.context["chorus_members"] = views
-        self.context["chorus_members_by_activity"] = by_activity(views)
+        self.context["chorus_member_articles"] = articles
+        self.context["chorus_members_by_activity"] = by_activity(views, articles)
 
     def generate_output(self, writer: Writer) -> None:
         relative = self.settings.get("RELATIVE_URLS", False)
@@ -79,12 +83,17 @@ class MembersGenerator(Generator):
                 relative_urls=relative,
                 url=view.url,
                 member=view,
+                member_articles=self.posts_by_member[view.handle],
                 page_name=view.url.rstrip("/"),
             )
             for path, kind in ((view.atom_feed, "atom"), (view.rss_feed, "rss")):
                 if path:
                     writer.write_feed(
-                        view.articles, self.context, path, feed_type=kind, feed_title=view.name
+                        self.posts_by_member[view.handle],
+                        self.context,
+                        path,
+                        feed_type=kind,
+                        feed_title=view.name,
                     )
         writer.write_file(
             self.settings["CHORUS_COMMUNITY_SAVE_AS"],
