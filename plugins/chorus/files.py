@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -32,3 +33,29 @@ def write_atomic(path: Path, text: str, *, durable: bool = False) -> None:
 def flush_all() -> None:
     """Put everything written so far on disk, in one flush rather than one per file."""
     os.sync()
+
+
+class WriteIfChanged(io.StringIO):
+    """A text file to write, which on close replaces ``path`` only if what was written differs.
+
+    A build that leaves unchanged pages untouched writes a fraction of the bytes, and keeps their
+    modification times, so deploys that compare them (rsync) upload only what changed.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], encoding: str = "utf-8") -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.target_encoding = encoding
+
+    def close(self) -> None:
+        if not self.closed:
+            text = self.getvalue()
+            try:
+                with self.path.open(encoding=self.target_encoding, newline="") as handle:
+                    unchanged = handle.read() == text.replace("\n", os.linesep)
+            except (OSError, UnicodeDecodeError):
+                unchanged = False
+            if not unchanged:
+                with self.path.open("w", encoding=self.target_encoding) as handle:
+                    handle.write(text)
+        super().close()

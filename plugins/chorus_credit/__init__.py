@@ -23,6 +23,7 @@ from pelican.writers import Writer
 
 from chorus.config import apply_defaults
 from chorus.credit import blog_posting, credit_html
+from chorus.files import WriteIfChanged
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,13 +91,26 @@ class CreditedRssFeed(_DatedByContent, Rss201rev2Feed):
 
 
 class CreditWriter(Writer):
-    """Pelican's writer, with feeds whose entries credit the people who wrote them."""
+    """Pelican's writer, with feeds whose entries credit the people who wrote them, and files
+    left untouched when a build would write them unchanged."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.members: dict[str, Any] = {}
         self._newest_of: Any = None
         self.newest_post: datetime | None = None
+
+    def _open_w(self, filename: str, encoding: str, override: bool = False) -> Any:
+        """A file only replaced if its text changes (``WriteIfChanged``): most pages of a
+        rebuild are the same as last time, and rewriting them costs more than comparing."""
+        if filename in self._written_files or filename in self._overridden_files:
+            # A second write of one file: Pelican's rules (skip, overwrite or refuse).
+            return super()._open_w(filename, encoding, override)
+        # The bookkeeping Pelican's own _open_w does for a first write.
+        if override:
+            self._overridden_files.add(filename)
+        self._written_files.add(filename)
+        return WriteIfChanged(filename, encoding)
 
     def write_feed(self, elements: Any, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         self.members = context.get("chorus_members") or {}
