@@ -14,6 +14,8 @@ DEFAULT_LANG = "en"
 
 PATH = "content"
 OUTPUT_PATH = "output"
+# Rebuildable state (render cache, post index, Pelican's content cache), next to this file.
+CACHE_PATH = "cache"
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
@@ -23,6 +25,7 @@ PLUGINS = [
     "chorus_mentions",
     "chorus_search",
     "chorus_newsletter",
+    "chorus_render_cache",
 ]
 
 # Original articles and curated community posts, side by side in one timeline.

@@ -85,6 +85,15 @@ class IssueView:
         """The whole issue as HTML with links absolute against ``site_url`` (for feeds)."""
         return self._content(site_url)
 
+    def render_key(self) -> dict[str, Any]:
+        """What of the issue reaches a page, for the render cache (``chorus.render_cache``):
+        everything it was made from, and its neighbours by number."""
+        hidden = {"_content", "newer", "older"}
+        return {key: value for key, value in vars(self).items() if key not in hidden} | {
+            "newer": self.newer and self.newer.number,
+            "older": self.older and self.older.number,
+        }
+
 
 class NewsletterGenerator(Generator):
     """Reads content/newsletter/ and writes the issue pages, the archive and the feed."""

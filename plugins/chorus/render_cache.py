@@ -1,0 +1,309 @@
+"""Which pages of a build can be kept from the last one, instead of being rendered again.
+
+Pelican renders every page on every build: on a site of 10,000 posts, one new post means 10,000
+article pages rendered again, nearly all of them to the same HTML. A page renders to the same
+HTML when its template and every value that template reads are unchanged; so before rendering a
+page, ``PageCache`` works out its fingerprint, and when the page's output file still holds what
+was rendered for that fingerprint last time, hands that back instead of rendering.
+
+A page's fingerprint covers:
+
+- the build: the versions of Pelican and Chorus, every setting, and every file of the theme and
+  of the plugins (change any of them and every page is rendered again);
+- the page: its output name, its template and every template that one extends, includes or
+  imports, and the value of every variable those templates read, as Jinja's own analysis finds
+  them. A template that lists all the articles changes with any of them; one that shows a
+  single article changes only with that article.
+
+Plain values, containers and dataclasses are fingerprinted as they are; any other object that
+a plugin puts in the context can say what of it reaches a page with a ``render_key()`` method
+returning plain data. Whatever cannot be fingerprinted soundly (an object of an unknown kind, a
+template whose name is only known at render time) is rendered every time. Nothing here imports
+Pelican: the plugin says how Pelican's objects are described (``describe``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, time, timedelta, tzinfo
+from enum import Enum
+from pathlib import Path, PurePath
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+from typing import Any
+
+from jinja2 import Environment, meta
+from jinja2.exceptions import TemplateError
+
+from chorus.files import write_atomic
+
+log = logging.getLogger(__name__)
+MANIFEST_NAME = "chorus/render-manifest.json"  # under Pelican's CACHE_PATH
+MANIFEST_FORMAT = 1
+
+
+class Unstable(Exception):
+    """A value whose fingerprint could not be trusted: the page is rendered."""
+
+
+# Turns an object the fingerprinter does not know into plain data, or raises Unstable.
+# ``reference`` asks only for what identifies it: the object is already being described (a
+# cycle, such as an article among its translation's translations).
+Describe = Callable[[Any, bool], Any]
+
+
+def _no_description(value: Any, reference: bool) -> Any:
+    raise Unstable(f"cannot fingerprint a {type(value).__qualname__}")
+
+
+class Fingerprinter:
+    """Stable digests of the values templates are given.
+
+    Values are written out as JSON (the C encoder does the bulk of the work) and hashed; what
+    JSON has no form for is turned into plain data first. The digest of every object is
+    remembered for the whole build, along with the object (so that its ``id`` cannot be
+    reused): the site-wide values that every page reads, and each article that many list pages
+    show, are digested once.
+    """
+
+    def __init__(self, describe: Describe = _no_description) -> None:
+        self.describe = describe
+        self._memo: dict[int, tuple[Any, str]] = {}
+        self._in_progress: set[int] = set()
+        self._encoder = json.JSONEncoder(ensure_ascii=False, default=self._plain)
+
+    def digest(self, value: Any) -> str:
+        remembered = self._memo.get(id(value))
+        if remembered is not None and remembered[0] is value:
+            return remembered[1]
+        self._in_progress.add(id(value))
+        try:
+            text = self._encoder.encode(self._payload(value))
+        except (ValueError, TypeError, RecursionError) as error:  # a cycle, an odd key
+            raise Unstable(f"{type(value).__qualname__}: {error}") from None
+        finally:
+            self._in_progress.discard(id(value))
+        result = _hash(text)
+        self._memo[id(value)] = (value, result)
+        return result
+
+    def _payload(self, value: Any) -> Any:
+        """``value`` itself as JSON-ready data, one level deep (``_plain`` does the rest)."""
+        if isinstance(value, dict | list | tuple | str | int | float | bool | type(None)):
+            return value
+        simple = _simple(value)
+        if simple is not None:
+            return simple
+        kind = _kind(value)
+        if dataclasses.is_dataclass(value):
+            return {kind: [[f.name, getattr(value, f.name)] for f in dataclasses.fields(value)]}
+        if callable(getattr(value, "render_key", None)):
+            # An object that says itself what of it reaches a page (see the module docstring).
+            return {kind: value.render_key()}
+        return {kind: self.describe(value, False)}
+
+    def _plain(self, value: Any) -> Any:
+        """The JSON encoder's fallback: a value nested in another, as something it can write."""
+        simple = _simple(value)
+        if simple is not None:
+            return simple
+        if id(value) in self._in_progress:
+            # A cycle (an article among its translation's translations): name it only.
+            return {_kind(value): self.describe(value, True)}
+        return {_kind(value): self.digest(value)}
+
+
+def _simple(value: Any) -> Any:
+    """Values with an obvious plain form, or None."""
+    if isinstance(value, datetime | date | time | timedelta | tzinfo | PurePath | Enum):
+        return f"{type(value).__qualname__}:{value!r}"
+    if isinstance(value, Mapping):
+        return {"mapping": [[key, item] for key, item in value.items()]}
+    if isinstance(value, set | frozenset):
+        return {"set": sorted(value, key=repr)}
+    if isinstance(value, bytes):
+        return {"bytes": hashlib.blake2b(value, digest_size=16).hexdigest()}
+    if isinstance(value, re.Pattern):
+        return {"re": [value.pattern, value.flags]}
+    if isinstance(value, FunctionType | MethodType | BuiltinFunctionType | type):
+        return _callable_key(value)
+    if isinstance(value, ModuleType):
+        return f"module:{value.__name__}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _callable_key(value: Any) -> str:
+    """A function by its name and its code, so that editing it changes the fingerprint."""
+    name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', value)!s}"
+    code = getattr(getattr(value, "__func__", value), "__code__", None)
+    if code is None:
+        return f"fn:{name};"
+    constants = repr([c for c in code.co_consts if not hasattr(c, "co_code")])
+    return f"fn:{name}:{_hash(code.co_code.hex() + constants)};"
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def template_inputs(environment: Environment, name: str) -> tuple[frozenset[str], str] | None:
+    """The context variables that template ``name``, and every template it extends, includes or
+    imports, may read; and a digest of all their sources. None when one of those templates is
+    only named at render time, so that what the page reads cannot be known."""
+    variables: set[str] = set()
+    sources: list[str] = []
+    pending, seen = [name], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            source, _, _ = environment.loader.get_source(environment, current)  # type: ignore[union-attr]
+            tree = environment.parse(source)
+        except (TemplateError, OSError, AttributeError):
+            return None
+        variables |= meta.find_undeclared_variables(tree)
+        sources.append(f"{current}:{_hash(source)}")
+        for referenced in meta.find_referenced_templates(tree):
+            if referenced is None:
+                return None
+            pending.append(referenced)
+    return frozenset(variables), _hash("\n".join(sorted(sources)))
+
+
+def files_fingerprint(roots: Iterable[Path]) -> str:
+    """Names, sizes and modification times of every file under ``roots`` (code and themes)."""
+    lines = []
+    for root in sorted({Path(root) for root in roots}):
+        for directory, subdirectories, files in os.walk(root):
+            subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                lines.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    return _hash("\n".join(lines))
+
+
+MISSING = object()  # a variable the template reads but the page is not given
+
+
+class PageCache:
+    """Renders a page only when its fingerprint differs from the one its output file was
+    rendered for; remembers, per output file, that fingerprint and a digest of the HTML."""
+
+    def __init__(
+        self,
+        manifest: Path,
+        build: str,
+        output_dir: Path,
+        fingerprinter: Fingerprinter,
+    ) -> None:
+        self.manifest = manifest
+        self.build = build
+        self.output_dir = output_dir
+        self.fingerprints = fingerprinter
+        self.previous: dict[str, list[str]] = self._load()
+        self.current: dict[str, list[str]] = {}
+        self.rendered = self.kept = 0
+        self._templates: dict[str, tuple[tuple[str, ...], str] | None] = {}
+
+    def render(self, template: Any, context: Mapping[str, Any], render: Callable[[], str]) -> str:
+        """The page ``template`` renders from ``context``: kept from the last build when its
+        fingerprint is unchanged and its output file untouched, else ``render()``."""
+        name = context.get("output_file")
+        fingerprint = self.fingerprint(template, context) if isinstance(name, str) else None
+        if fingerprint is not None:
+            kept = self._kept(name, fingerprint)
+            if kept is not None:
+                self.kept += 1
+                return kept
+        html = render()
+        self.rendered += 1
+        if fingerprint is not None:
+            self.current[name] = [fingerprint, _hash(html)]
+        return html
+
+    def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
+        """The page's fingerprint, or None when it cannot be trusted."""
+        reads = self._reads(template)
+        if reads is None:
+            return None
+        variables, sources = reads
+        parts = [self.build, sources, str(context.get("output_file"))]
+        digest = self.fingerprints.digest
+        try:
+            for variable in variables:
+                value = context.get(variable, MISSING)
+                if value is MISSING:
+                    parts.append("-")
+                elif isinstance(value, str | int | float | bool | type(None)):
+                    parts.append(repr(value))  # settings, mostly: cheaper written than digested
+                else:
+                    parts.append(digest(value))
+        except Unstable as reason:
+            log.debug("%s is rendered (%s)", context.get("output_file"), reason)
+            return None
+        # The variables come in one fixed order per template, so their values alone will do.
+        return _hash("\n".join(parts))
+
+    def _reads(self, template: Any) -> tuple[tuple[str, ...], str] | None:
+        name = getattr(template, "name", None)
+        if name is None:
+            return None
+        if name not in self._templates:
+            inputs = template_inputs(template.environment, name)
+            # Sorted once here, so that every page of the template hashes them in one order.
+            self._templates[name] = inputs and (tuple(sorted(inputs[0])), inputs[1])
+            if self._templates[name] is None:
+                log.info("%s: what it reads cannot be known; its pages are always rendered", name)
+        return self._templates[name]
+
+    def _kept(self, name: str, fingerprint: str) -> str | None:
+        recorded = self.previous.get(name)
+        if recorded is None or recorded[0] != fingerprint:
+            return None
+        try:
+            html = (self.output_dir / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if _hash(html) != recorded[1]:
+            return None  # edited or replaced since: render it again
+        self.current[name] = recorded
+        return html
+
+    def _load(self) -> dict[str, list[str]]:
+        try:
+            document = json.loads(self.manifest.read_text(encoding="utf-8"))
+            if document["format"] == MANIFEST_FORMAT and document["build"] == self.build:
+                return dict(document["pages"])
+            log.info(
+                "settings, theme or plugins changed since the last build: every page is rendered"
+            )
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.info("ignoring the unreadable render cache %s (%s)", self.manifest, error)
+        return {}
+
+    def save(self) -> None:
+        """Record what this build rendered or kept (pages it no longer writes are dropped)."""
+        document = {"format": MANIFEST_FORMAT, "build": self.build, "pages": self.current}
+        try:
+            write_atomic(self.manifest, json.dumps(document, separators=(",", ":")))
+        except OSError as error:
+            log.warning(
+                "cannot write %s (%s); the next build renders every page", self.manifest, error
+            )

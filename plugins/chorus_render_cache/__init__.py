@@ -1,0 +1,158 @@
+"""Pelican plugin: render again only the pages whose inputs changed since the last build.
+
+Every template a generator loads becomes a ``CachedTemplate``, whose ``render`` hands back the
+page already in the output directory when nothing it reads has changed (``chorus.render_cache``
+says how that is decided). Pelican still writes every page, so everything that watches pages
+being written sees them all. ``CHORUS_RENDER_CACHE = False`` turns it off; deleting the output
+directory (or ``<CACHE_PATH>/chorus/render-manifest.json``) renders every page once.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Template
+from pelican import signals
+from pelican.contents import Content
+from pelican.paginator import Page, Paginator
+from pelican.urlwrappers import URLWrapper
+
+from chorus import __version__
+from chorus.config import apply_defaults
+from chorus.render_cache import (
+    MANIFEST_NAME,
+    Fingerprinter,
+    PageCache,
+    Unstable,
+    files_fingerprint,
+)
+
+log = logging.getLogger(__name__)
+# Per article: what Pelican keeps for itself (the whole site's context and settings, which the
+# build's fingerprint covers) rather than what the article is.
+CONTENT_INTERNALS = frozenset({"_context", "settings", "metadata"})
+_cache: PageCache | None = None  # the build under way
+
+
+def describe(value: Any, reference: bool) -> Any:
+    """Pelican's objects as plain data, for the fingerprinter."""
+    if isinstance(value, Content):
+        if reference:
+            return value.source_path
+        if value._get_intrasite_link_regex().search(value._content or ""):
+            # Its HTML depends on where other content ends up ({filename} links and the like).
+            raise Unstable(f"{value.source_path} links to other content")
+        # Its URLs follow from its metadata and the settings, which the build's fingerprint has.
+        metadata = value.metadata
+        attributes = {
+            key: item
+            for key, item in vars(value).items()
+            if key not in metadata and key not in CONTENT_INTERNALS
+        }
+        return [metadata, attributes]
+    if isinstance(value, URLWrapper):
+        return {"name": value.name, "slug": value.slug, "url": value.url}
+    if isinstance(value, Paginator):
+        return {
+            "name": value.name,
+            "url": value.url,
+            "per_page": value.per_page,
+            "orphans": value.orphans,
+            "object_list": value.object_list,
+        }
+    if isinstance(value, Page):
+        return {
+            "name": value.full_name,
+            "url": value.url,
+            "save_as": value.save_as,
+            "number": value.number,
+            "object_list": value.object_list,
+            "paginator": value.paginator,
+        }
+    raise Unstable(f"cannot fingerprint a {type(value).__qualname__}")
+
+
+def install(generators: list[Any]) -> None:
+    """Before anything is written: make every generator's templates cached ones."""
+    global _cache
+    _cache = None
+    if not generators:
+        return
+    settings = generators[0].settings
+    if not settings["CHORUS_RENDER_CACHE"]:
+        return
+    try:
+        build = Fingerprinter(describe).digest(
+            {
+                "versions": [_version("pelican"), _version("jinja2"), __version__],
+                "settings": {k: v for k, v in settings.items() if k != "PLUGINS"},
+                "code": files_fingerprint(_code_directories(settings)),
+            }
+        )
+    except Unstable as reason:
+        log.info("render cache off for this build: a setting cannot be fingerprinted (%s)", reason)
+        return
+    cache = PageCache(
+        Path(settings["CACHE_PATH"]) / MANIFEST_NAME,
+        build,
+        Path(settings["OUTPUT_PATH"]),
+        Fingerprinter(describe),
+    )
+
+    class CachedTemplate(Template):
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            if kwargs or len(args) != 1 or not isinstance(args[0], dict):
+                return super().render(*args, **kwargs)
+            return cache.render(self, args[0], lambda: super(CachedTemplate, self).render(*args))
+
+    for generator in generators:
+        environment = getattr(generator, "env", None)
+        if environment is None:
+            continue
+        environment.template_class = CachedTemplate
+        if environment.cache is not None:
+            environment.cache.clear()  # templates compiled before now are plain ones
+        getattr(generator, "_templates", {}).clear()
+    _cache = cache
+
+
+def save(pelican_object: Any) -> None:
+    global _cache
+    if _cache is None:
+        return
+    _cache.save()
+    log.info("render cache: %d pages rendered, %d kept", _cache.rendered, _cache.kept)
+    _cache = None
+
+
+def _code_directories(settings: dict[str, Any]) -> list[Path]:
+    """The theme and every loaded plugin's package: code that shapes pages beyond their data."""
+    import sys
+
+    directories = [Path(settings["THEME"])]
+    for name in settings.get("PLUGINS") or ():
+        module = sys.modules.get(name if isinstance(name, str) else getattr(name, "__name__", ""))
+        if module is not None and getattr(module, "__file__", None):
+            directories.append(Path(module.__file__).parent)
+    directories.append(Path(__file__).parent.parent / "chorus")
+    return directories
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def check_settings(pelican_object: Any) -> None:
+    apply_defaults(pelican_object.settings)
+
+
+def register() -> None:
+    signals.initialized.connect(check_settings)
+    signals.all_generators_finalized.connect(install)
+    signals.finalized.connect(save)
