@@ -24,7 +24,9 @@ Pelican: the plugin says how Pelican's objects are described (``describe``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -81,6 +83,11 @@ class Fingerprinter:
         remembered = self._memo.get(id(value))
         if remembered is not None and remembered[0] is value:
             return remembered[1]
+        if isinstance(value, str | int | float | bool | type(None)):
+            # Settings, mostly, read by every page: written out, they are their own digest.
+            result = repr(value)
+            self._memo[id(value)] = (value, result)
+            return result
         self._in_progress.add(id(value))
         try:
             text = self._encoder.encode(self._payload(value))
@@ -109,6 +116,9 @@ class Fingerprinter:
 
     def _plain(self, value: Any) -> Any:
         """The JSON encoder's fallback: a value nested in another, as something it can write."""
+        remembered = self._memo.get(id(value))
+        if remembered is not None and remembered[0] is value:
+            return {_kind(value): remembered[1]}  # the common case: an article in a list
         simple = _simple(value)
         if simple is not None:
             return simple
@@ -137,8 +147,13 @@ def _simple(value: Any) -> Any:
     return None
 
 
+@functools.cache
+def _kind_of(kind: type) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def _kind(value: Any) -> str:
-    return f"{type(value).__module__}.{type(value).__qualname__}"
+    return _kind_of(type(value))
 
 
 def _callable_key(value: Any) -> str:
@@ -236,6 +251,24 @@ class PageCache:
             self.current[name] = [fingerprint, _hash(html)]
         return html
 
+    def write(self, name: str, inputs: Any, write: Callable[[], object]) -> bool:
+        """Call ``write()`` to make output file ``name`` from ``inputs`` (everything it is made
+        from), unless the file is still what the same inputs made last time. True if written."""
+        try:
+            fingerprint = _hash(f"{self.build}\n{name}\n{self.fingerprints.digest(inputs)}")
+        except Unstable as reason:
+            log.debug("%s is written (%s)", name, reason)
+            write()
+            return True
+        if self._kept(name, fingerprint) is not None:
+            self.kept += 1
+            return False
+        write()
+        self.rendered += 1
+        with contextlib.suppress(OSError, UnicodeDecodeError):  # then it is made next time too
+            self.current[name] = [fingerprint, _hash((self.output_dir / name).read_text("utf-8"))]
+        return True
+
     def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
         """The page's fingerprint, or None when it cannot be trusted."""
         reads = self._reads(template)
@@ -247,12 +280,7 @@ class PageCache:
         try:
             for variable in variables:
                 value = context.get(variable, MISSING)
-                if value is MISSING:
-                    parts.append("-")
-                elif isinstance(value, str | int | float | bool | type(None)):
-                    parts.append(repr(value))  # settings, mostly: cheaper written than digested
-                else:
-                    parts.append(digest(value))
+                parts.append("-" if value is MISSING else digest(value))
         except Unstable as reason:
             log.debug("%s is rendered (%s)", context.get("output_file"), reason)
             return None

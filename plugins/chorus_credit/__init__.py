@@ -112,14 +112,45 @@ class CreditWriter(Writer):
         self._written_files.add(filename)
         return WriteIfChanged(filename, encoding)
 
-    def write_feed(self, elements: Any, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    def write_feed(
+        self,
+        elements: Any,
+        context: dict[str, Any],
+        path: str | None = None,
+        url: str | None = None,
+        feed_type: str = "atom",
+        override_output: bool = False,
+        feed_title: str | None = None,
+    ) -> Any:
         self.members = context.get("chorus_members") or {}
         articles = context.get("articles") or ()
         if self._newest_of is not articles:
             # Once per build, not once per feed: a site has hundreds of feeds.
             self._newest_of = articles
             self.newest_post = max((article.date for article in articles), default=None)
-        return super().write_feed(elements, context, *args, **kwargs)
+
+        def write() -> Any:
+            return super(CreditWriter, self).write_feed(
+                elements, context, path, url, feed_type, override_output, feed_title
+            )
+
+        # The chorus_render_cache plugin, when it is on: a feed whose entries, and all else it
+        # is made from, are unchanged since the last build is not made again.
+        cache = context.get("chorus_render_cache")
+        if cache is None or not path:
+            return write()
+        shown = list(elements[: self.settings.get("FEED_MAX_ITEMS") or len(elements)])
+        inputs = {
+            "entries": shown,
+            "url": url,
+            "type": feed_type,
+            "title": feed_title,
+            "members": self.members,
+            # The feed's date, when no entry has one (_DatedByContent).
+            "newest": None if any(getattr(e, "date", None) for e in shown) else self.newest_post,
+        }
+        cache.write(path, inputs, write)
+        return None
 
     def _create_new_feed(self, feed_type: str, feed_title: str | None, context: Any) -> Any:
         # As Pelican's own, but with the credited feed classes and the site's language.

@@ -9,6 +9,7 @@ directory (or ``<CACHE_PATH>/chorus/render-manifest.json``) renders every page o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -52,6 +53,9 @@ def describe(value: Any, reference: bool) -> Any:
             for key, item in vars(value).items()
             if key not in metadata and key not in CONTENT_INTERNALS
         }
+        # The body by its digest: hashing it is much cheaper than writing it out as JSON.
+        body = (value._content or "").encode("utf-8", "surrogatepass")
+        attributes["_content"] = hashlib.blake2b(body, digest_size=16).hexdigest()
         return [metadata, attributes]
     if isinstance(value, URLWrapper):
         return {"name": value.name, "slug": value.slug, "url": value.url}
@@ -81,6 +85,7 @@ def install(generators: list[Any]) -> None:
     _cache = None
     if not generators:
         return
+    generators[0].context["chorus_render_cache"] = None
     settings = generators[0].settings
     if not settings["CHORUS_RENDER_CACHE"]:
         return
@@ -108,6 +113,8 @@ def install(generators: list[Any]) -> None:
                 return super().render(*args, **kwargs)
             return cache.render(self, args[0], lambda: super(CachedTemplate, self).render(*args))
 
+    # For the writer's feeds, which are not made from templates.
+    generators[0].context["chorus_render_cache"] = cache
     for generator in generators:
         environment = getattr(generator, "env", None)
         if environment is None:
