@@ -170,10 +170,14 @@ def _hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def template_inputs(environment: Environment, name: str) -> tuple[frozenset[str], str] | None:
+def template_inputs(
+    environment: Environment, name: str, parsed: dict[str, Any] | None = None
+) -> tuple[frozenset[str], str] | None:
     """The context variables that template ``name``, and every template it extends, includes or
     imports, may read; and a digest of all their sources. None when one of those templates is
-    only named at render time, so that what the page reads cannot be known."""
+    only named at render time, so that what the page reads cannot be known. ``parsed`` keeps
+    what each template holds between calls (most templates share a base and macros)."""
+    parsed = {} if parsed is None else parsed
     variables: set[str] = set()
     sources: list[str] = []
     pending, seen = [name], set()
@@ -182,17 +186,23 @@ def template_inputs(environment: Environment, name: str) -> tuple[frozenset[str]
         if current in seen:
             continue
         seen.add(current)
-        try:
-            source, _, _ = environment.loader.get_source(environment, current)  # type: ignore[union-attr]
-            tree = environment.parse(source)
-        except (TemplateError, OSError, AttributeError):
-            return None
-        variables |= meta.find_undeclared_variables(tree)
-        sources.append(f"{current}:{_hash(source)}")
-        for referenced in meta.find_referenced_templates(tree):
-            if referenced is None:
+        if current not in parsed:
+            try:
+                source, _, _ = environment.loader.get_source(environment, current)  # type: ignore[union-attr]
+                tree = environment.parse(source)
+            except (TemplateError, OSError, AttributeError):
                 return None
-            pending.append(referenced)
+            parsed[current] = (
+                meta.find_undeclared_variables(tree),
+                list(meta.find_referenced_templates(tree)),
+                _hash(source),
+            )
+        found, referenced, digest = parsed[current]
+        if None in referenced:
+            return None
+        variables |= found
+        sources.append(f"{current}:{digest}")
+        pending.extend(referenced)
     return frozenset(variables), _hash("\n".join(sorted(sources)))
 
 
@@ -234,6 +244,7 @@ class PageCache:
         self.current: dict[str, list[str]] = {}
         self.rendered = self.kept = 0
         self._templates: dict[str, tuple[tuple[str, ...], str] | None] = {}
+        self._parsed: dict[str, Any] = {}
 
     def render(self, template: Any, context: Mapping[str, Any], render: Callable[[], str]) -> str:
         """The page ``template`` renders from ``context``: kept from the last build when its
@@ -292,7 +303,7 @@ class PageCache:
         if name is None:
             return None
         if name not in self._templates:
-            inputs = template_inputs(template.environment, name)
+            inputs = template_inputs(template.environment, name, self._parsed)
             # Sorted once here, so that every page of the template hashes them in one order.
             self._templates[name] = inputs and (tuple(sorted(inputs[0])), inputs[1])
             if self._templates[name] is None:
