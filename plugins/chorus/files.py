@@ -35,6 +35,11 @@ def flush_all() -> None:
     os.sync()
 
 
+class Unchanged(str):
+    """Text known to be exactly what its output file holds already (a page kept from the last
+    build), which WriteIfChanged need not compare."""
+
+
 class WriteIfChanged(io.StringIO):
     """A text file to write, which on close replaces ``path`` only if what was written differs.
 
@@ -46,9 +51,16 @@ class WriteIfChanged(io.StringIO):
         super().__init__()
         self.path = Path(path)
         self.target_encoding = encoding
+        self.writes = 0
+        self.unchanged = False
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        self.unchanged = isinstance(text, Unchanged) and self.writes == 1
+        return super().write(text)
 
     def close(self) -> None:
-        if not self.closed:
+        if not self.closed and not self.unchanged:
             text = self.getvalue()
             try:
                 with self.path.open(encoding=self.target_encoding, newline="") as handle:

@@ -24,7 +24,6 @@ Pelican: the plugin says how Pelican's objects are described (``describe``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -42,11 +41,11 @@ from typing import Any
 from jinja2 import Environment, meta
 from jinja2.exceptions import TemplateError
 
-from chorus.files import write_atomic
+from chorus.files import Unchanged, write_atomic
 
 log = logging.getLogger(__name__)
 MANIFEST_NAME = "chorus/render-manifest.json"  # under Pelican's CACHE_PATH
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 
 class Unstable(Exception):
@@ -251,15 +250,18 @@ class PageCache:
         fingerprint is unchanged and its output file untouched, else ``render()``."""
         name = context.get("output_file")
         fingerprint = self.fingerprint(template, context) if isinstance(name, str) else None
-        if fingerprint is not None:
-            kept = self._kept(name, fingerprint)
-            if kept is not None:
+        if fingerprint is not None and self._kept(name, fingerprint):
+            try:
+                html = (self.output_dir / name).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                del self.current[name]
+            else:
                 self.kept += 1
-                return kept
+                return Unchanged(html)
         html = render()
         self.rendered += 1
         if fingerprint is not None:
-            self.current[name] = [fingerprint, _hash(html)]
+            self.current[name] = [fingerprint]  # the file's size and time once it is written
         return html
 
     def write(self, name: str, inputs: Any, write: Callable[[], object]) -> bool:
@@ -271,13 +273,12 @@ class PageCache:
             log.debug("%s is written (%s)", name, reason)
             write()
             return True
-        if self._kept(name, fingerprint) is not None:
+        if self._kept(name, fingerprint):
             self.kept += 1
             return False
         write()
         self.rendered += 1
-        with contextlib.suppress(OSError, UnicodeDecodeError):  # then it is made next time too
-            self.current[name] = [fingerprint, _hash((self.output_dir / name).read_text("utf-8"))]
+        self.current[name] = [fingerprint]
         return True
 
     def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
@@ -310,18 +311,20 @@ class PageCache:
                 log.info("%s: what it reads cannot be known; its pages are always rendered", name)
         return self._templates[name]
 
-    def _kept(self, name: str, fingerprint: str) -> str | None:
+    def _kept(self, name: str, fingerprint: str) -> bool:
+        """Whether output file ``name`` is still what ``fingerprint`` made last time: the same
+        size and modification time (to the nanosecond) as when that build ended."""
         recorded = self.previous.get(name)
         if recorded is None or recorded[0] != fingerprint:
-            return None
+            return False
         try:
-            html = (self.output_dir / name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        if _hash(html) != recorded[1]:
-            return None  # edited or replaced since: render it again
+            stat = (self.output_dir / name).stat()
+        except OSError:
+            return False
+        if [stat.st_size, stat.st_mtime_ns] != recorded[1:]:
+            return False  # edited or replaced since: make it again
         self.current[name] = recorded
-        return html
+        return True
 
     def _load(self) -> dict[str, list[str]]:
         try:
@@ -338,7 +341,16 @@ class PageCache:
         return {}
 
     def save(self) -> None:
-        """Record what this build rendered or kept (pages it no longer writes are dropped)."""
+        """Record what this build rendered or kept (pages it no longer writes are dropped),
+        once every file is written."""
+        for name, record in list(self.current.items()):
+            # Kept pages too: a writer other than Chorus's may have written them again.
+            try:
+                stat = (self.output_dir / name).stat()
+            except OSError:
+                del self.current[name]
+                continue
+            self.current[name] = [record[0], stat.st_size, stat.st_mtime_ns]
         document = {"format": MANIFEST_FORMAT, "build": self.build, "pages": self.current}
         try:
             write_atomic(self.manifest, json.dumps(document, separators=(",", ":")))

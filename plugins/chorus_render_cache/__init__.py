@@ -58,8 +58,11 @@ def describe(value: Any, reference: bool) -> Any:
         body = (value._content or "").encode("utf-8", "surrogatepass")
         attributes["_content"] = hashlib.blake2b(body, digest_size=16).hexdigest()
         return [metadata, attributes]
+    # URLs and file names below follow from names, slugs and numbers, and the settings (which
+    # the build's fingerprint covers): working them out again for every page would cost more
+    # than the rest of the fingerprint.
     if isinstance(value, URLWrapper):
-        return {"name": value.name, "slug": value.slug, "url": value.url}
+        return {"name": value.name, "slug": value.slug}
     if isinstance(value, Paginator):
         return {
             "name": value.name,
@@ -71,8 +74,7 @@ def describe(value: Any, reference: bool) -> Any:
     if isinstance(value, Page):
         return {
             "name": value.full_name,
-            "url": value.url,
-            "save_as": value.save_as,
+            "url": value.base_url,
             "number": value.number,
             "object_list": value.object_list,
             "paginator": value.paginator,
