@@ -140,6 +140,15 @@ def test_fingerprints_tell_different_values_apart(one, other):
     assert Fingerprinter().digest(one) == fingerprints.digest(one)  # stable across builds
 
 
+def test_functions_are_told_apart_by_their_code_and_what_they_close_over():
+    def make(suffix):
+        return lambda text: text + suffix
+
+    fingerprints = Fingerprinter()
+    assert fingerprints.digest([make("!")]) != fingerprints.digest([make("?")])
+    assert fingerprints.digest([make("!")]) == Fingerprinter().digest([make("!")])
+
+
 def test_an_object_of_unknown_kind_cannot_be_fingerprinted():
     with pytest.raises(Unstable):
         Fingerprinter().digest({"thing": Opaque()})

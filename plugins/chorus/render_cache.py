@@ -140,7 +140,9 @@ def _simple(value: Any) -> Any:
     if isinstance(value, re.Pattern):
         return {"re": [value.pattern, value.flags]}
     if isinstance(value, FunctionType | MethodType | BuiltinFunctionType | type):
-        return _callable_key(value)
+        closure = getattr(getattr(value, "__func__", value), "__closure__", None) or ()
+        # What a function closes over is part of what it does (a filter made by a factory).
+        return [_callable_key(value), [cell.cell_contents for cell in closure]]
     if isinstance(value, ModuleType):
         return f"module:{value.__name__}"
     return None
