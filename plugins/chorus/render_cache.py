@@ -236,11 +236,15 @@ class PageCache:
         build: str,
         output_dir: Path,
         fingerprinter: Fingerprinter,
+        constants: Mapping[str, Any] | None = None,
     ) -> None:
         self.manifest = manifest
         self.build = build
         self.output_dir = output_dir
         self.fingerprints = fingerprinter
+        # Values the build's fingerprint already covers (the settings): a page that is given
+        # one of them unchanged need not digest it again.
+        self.constants = constants or {}
         self.previous: dict[str, list[str]] = self._load()
         self.current: dict[str, list[str]] = {}
         self.rendered = self.kept = 0
@@ -291,10 +295,16 @@ class PageCache:
         variables, sources = reads
         parts = [self.build, sources, str(context.get("output_file"))]
         digest = self.fingerprints.digest
+        constants = self.constants
         try:
             for variable in variables:
                 value = context.get(variable, MISSING)
-                parts.append("-" if value is MISSING else digest(value))
+                if value is MISSING:
+                    parts.append("-")
+                elif constants.get(variable, MISSING) is value:
+                    parts.append("=")
+                else:
+                    parts.append(digest(value))
         except Unstable as reason:
             log.debug("%s is rendered (%s)", context.get("output_file"), reason)
             return None

@@ -10,8 +10,10 @@ directory (or ``<CACHE_PATH>/chorus/render-manifest.json``) renders every page o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import re
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -44,13 +46,16 @@ def describe(value: Any, reference: bool) -> Any:
     if isinstance(value, Content):
         if reference:
             return value.source_path
-        if value._get_intrasite_link_regex().search(value._content or ""):
+        content = value._content or ""
+        if _link_marker(value.settings["INTRASITE_LINK_REGEX"]).search(
+            content
+        ) and value._get_intrasite_link_regex().search(content):
             # Its HTML depends on where other content ends up ({filename} links and the like).
             raise Unstable(f"{value.source_path} links to other content")
         # Its URLs follow from its metadata and the settings, which the build's fingerprint has.
-        metadata = value.metadata
+        metadata = {key: _flat(item) for key, item in value.metadata.items()}
         attributes = {
-            key: item
+            key: _flat(item)
             for key, item in vars(value).items()
             if key not in metadata and key not in CONTENT_INTERNALS
         }
@@ -127,6 +132,22 @@ def fix_urls(generators: list[Any]) -> None:
                     content.override_url = content.url
 
 
+@functools.cache
+def _link_marker(pattern: str) -> re.Pattern[str]:
+    """Pelican's link marker ({filename} and the like) alone: a quick no before the full test."""
+    return re.compile(pattern)
+
+
+def _flat(value: Any) -> Any:
+    """An article's tags, category and authors by name and slug, in place: each article has
+    objects of its own for them, and digesting each apart would cost more than the article."""
+    if isinstance(value, URLWrapper):
+        return [type(value).__name__, value.name, value.slug]
+    if isinstance(value, list) and value and isinstance(value[0], URLWrapper):
+        return [_flat(item) for item in value]
+    return value
+
+
 def install(generators: list[Any]) -> None:
     """Before anything is written: make every generator's templates cached ones."""
     global _cache
@@ -153,6 +174,7 @@ def install(generators: list[Any]) -> None:
         build,
         Path(settings["OUTPUT_PATH"]),
         Fingerprinter(describe),
+        constants=settings,
     )
 
     class CachedTemplate(Template):
