@@ -199,7 +199,7 @@ class CommunityStore:
         write_atomic(path, self.render(post, status=status, date=date, slug=path.stem))
         stored = StoredPost(path, post.handle, post.entry_id, post.link, post.hash, status, date)
         self._remember(stored)
-        self._index_file_of(stored)
+        self._record_in_index(stored)
         return outcome, stored
 
     def remove(self, stored: StoredPost) -> None:
@@ -252,7 +252,7 @@ class CommunityStore:
         self.by_id[post.id] = post
         self.by_link.setdefault(normalised_link or normalise_link(post.link), post)
 
-    def _index_file_of(self, post: StoredPost) -> None:
+    def _record_in_index(self, post: StoredPost) -> None:
         try:
             stat = post.path.stat()
         except OSError:
