@@ -187,7 +187,6 @@ class _Claim:
     report: MemberReport
     outcome: str  # new | updated | unchanged
     stored: StoredPost
-    relative: str
 
 
 class Curator:
@@ -256,7 +255,7 @@ class Curator:
         post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
         outcome, stored = self.store.write(post, existing, published=member.trusted, now=self.now)
         relative = str(stored.path.relative_to(config.community_dir))
-        self.claims[stored.id] = _Claim(rank, report, outcome, stored, relative)
+        self.claims[stored.id] = _Claim(rank, report, outcome, stored)
         if outcome == "new":
             report.new.append(relative)
         elif outcome == "updated":
@@ -267,11 +266,12 @@ class Curator:
     def _withdraw(self, claim: _Claim) -> None:
         """Undo what a later feed did with a post, counting it as its duplicate instead."""
         report = claim.report
+        relative = str(claim.stored.path.relative_to(self.config.community_dir))
         if claim.outcome == "new":
             self.store.remove(claim.stored)  # written by this run: nothing published is lost
-            report.new.remove(claim.relative)
+            report.new.remove(relative)
         elif claim.outcome == "updated":
-            report.updated.remove(claim.relative)
+            report.updated.remove(relative)
         else:
             report.unchanged -= 1
         report.duplicates += 1

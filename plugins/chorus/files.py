@@ -51,12 +51,10 @@ class WriteIfChanged(io.StringIO):
         super().__init__()
         self.path = Path(path)
         self.target_encoding = encoding
-        self.writes = 0
-        self.unchanged = False
+        self.unchanged = False  # all that was written is one Unchanged text
 
     def write(self, text: str) -> int:
-        self.writes += 1
-        self.unchanged = isinstance(text, Unchanged) and self.writes == 1
+        self.unchanged = isinstance(text, Unchanged) and self.tell() == 0
         return super().write(text)
 
     def close(self) -> None:

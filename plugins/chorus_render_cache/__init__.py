@@ -14,6 +14,7 @@ import functools
 import hashlib
 import logging
 import re
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -207,8 +208,6 @@ def save(pelican_object: Any) -> None:
 
 def _code_directories(settings: dict[str, Any]) -> list[Path]:
     """The theme and every loaded plugin's package: code that shapes pages beyond their data."""
-    import sys
-
     directories = [Path(settings["THEME"])]
     for name in settings.get("PLUGINS") or ():
         module = sys.modules.get(name if isinstance(name, str) else getattr(name, "__name__", ""))
