@@ -30,26 +30,15 @@ from click.testing import CliRunner
 
 from chorus.cli import Site as CliSite
 from chorus.cli_mentions import mentions
-from chorus.config import ConfigError
-from chorus.mentions import (
-    LogEntry,
-    LogError,
-    Page,
-    Send,
-    SendLog,
-    external_links,
-    load_manifest,
-    make_page,
-    plan,
-    run,
-)
+from chorus.config import ConfigError, SendConfig
+from chorus.mention_manifest import Page, external_links, load_manifest, make_page
+from chorus.mentions import LogEntry, LogError, Send, SendLog, plan, run
 from chorus.webmention import (
     AddressRefused,
     Discovery,
     Endpoint,
     PublicOnlyResolver,
     Result,
-    SendConfig,
     address_refusal,
     discover,
     open_session,

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from chorus.config import Config
 from chorus.entries import Entry, FeedError, ParsedFeed
-from chorus.fetch import Response, Validators, fetch_all
+from chorus.fetch import Response, fetch_all
 from chorus.files import flush_all
 from chorus.members import Member
 from chorus.parse import parse_compressed_feed
-from chorus.state import FeedState, load_state, save_state
+from chorus.state import FeedState, Validators, load_state, save_state
 from chorus.store import INDEX_NAME, CommunityStore, StoredPost, make_post
 
 log = logging.getLogger(__name__)

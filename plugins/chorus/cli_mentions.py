@@ -15,18 +15,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from chorus.config import DEFAULTS, ConfigError
-from chorus.mentions import (
-    LogError,
-    ManifestError,
-    SendLog,
-    Sent,
-    load_manifest,
-    manifest_path,
-    plan,
-    run,
-)
-from chorus.webmention import SendConfig
+from chorus.config import DEFAULTS, ConfigError, SendConfig
+from chorus.mention_manifest import ManifestError, load_manifest, manifest_path
+from chorus.mentions import LogError, SendLog, Sent, plan, run
 
 if TYPE_CHECKING:
     from chorus.cli import Site

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chorus import __version__
+from chorus.urls import web_url
 
 
 class ConfigError(Exception):
@@ -189,3 +190,48 @@ def _tag_set(value: Mapping[str, Any], name: str) -> frozenset[str]:
     if isinstance(raw, str) or not all(isinstance(tag, str) for tag in raw):
         raise ConfigError(f"{name} must be a list of tag names, not {raw!r}")
     return frozenset(tag.strip().casefold() for tag in raw)
+
+
+# Endpoints sit in the head of a page: its first megabyte is plenty.
+WEBMENTION_DISCOVERY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SendConfig:
+    """What sending Webmentions (``chorus.webmention``) needs to know: limits, identity and the
+    address policy."""
+
+    user_agent: str
+    timeout: float
+    connect_timeout: float
+    max_redirects: int
+    concurrency: int
+    allow_private: bool = False
+    max_bytes: int = WEBMENTION_DISCOVERY_BYTES
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], site_url: str | None = None) -> SendConfig:
+        """Build from Pelican-style settings; ``site_url`` names the site when SITEURL does not."""
+        config = Config.from_settings(settings)  # checks every CHORUS_* name and shared limit
+        value = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("CHORUS_")}}
+        timeout = value["CHORUS_WEBMENTION_TIMEOUT"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(
+                f"CHORUS_WEBMENTION_TIMEOUT must be a positive number, not {timeout!r}"
+            )
+        allow_private = value["CHORUS_WEBMENTION_ALLOW_PRIVATE"]
+        if not isinstance(allow_private, bool):
+            raise ConfigError(
+                f"CHORUS_WEBMENTION_ALLOW_PRIVATE must be True or False, not {allow_private!r}"
+            )
+        site = web_url(config.site_url) or (web_url(site_url) if site_url else None)
+        # Receivers see this in their logs: say what the request is, and whose site sends it.
+        user_agent = f"Chorus/{__version__} Webmention (+{site or 'no SITEURL set'})"
+        return cls(
+            user_agent=user_agent,
+            timeout=float(timeout),
+            connect_timeout=config.connect_timeout,
+            max_redirects=config.max_redirects,
+            concurrency=config.concurrency,
+            allow_private=allow_private,
+        )

@@ -13,20 +13,12 @@ from typing import Literal
 import aiohttp
 
 from chorus.config import Config
+from chorus.state import Validators
 from chorus.urls import LOCAL_SCHEME, local_feed_path
 
 CHUNK = 64 * 1024
 PERMANENT_REDIRECTS = frozenset({301, 308})
 MAX_RETRY_AFTER = timedelta(days=7)  # a server may not park a feed for longer
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What we remember of a feed's last good response, to ask only for changes."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    sha256: str | None = None
 
 
 @dataclass(frozen=True)

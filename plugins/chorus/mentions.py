@@ -1,9 +1,10 @@
 """Which Webmentions to send, and the log that makes sure none is sent twice.
 
-The build writes a manifest of every published page: its absolute URL, the external URLs it
-links to, and a hash of its content. The send log (committed to git, like the fetch state)
-remembers, per source and target, the endpoint, the result, the source hash last sent and
-when. ``plan`` compares the two, as the Webmention Recommendation asks (section 3.1.4 and 3.1.5):
+The build writes a manifest of every published page (``chorus.mention_manifest``): its absolute
+URL, the external URLs it links to, and a hash of its content. The send log (committed to git,
+like the fetch state) remembers, per source and target, the endpoint, the result, the source hash
+last sent and when. ``plan`` compares the two, as the Webmention Recommendation asks (sections
+3.1.4 and 3.1.5):
 
 - a new source -> target pair is sent;
 - when a source's content changes, every target it links to now and every target it linked to
@@ -18,24 +19,22 @@ turned out to have no endpoint (or an address we refuse); a failure is retried o
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
+from chorus.config import SendConfig
 from chorus.files import write_atomic
-from chorus.urls import web_url
-from chorus.webmention import Discovery, Result, SendConfig, open_session, probe, send
+from chorus.mention_manifest import Page
+from chorus.webmention import Discovery, Result, open_session, probe, send
 
 log = logging.getLogger(__name__)
 LOG_VERSION = 1
-MANIFEST_NAME = Path("chorus") / "mentions.json"
 CHECKPOINT_SECONDS = 5.0  # save progress this often during a long run, should it be killed
 # Outcomes that settle a pair until its source changes.
 FINAL = frozenset({"sent", "no_endpoint", "refused"})
@@ -47,108 +46,8 @@ UNLINK_ACCEPTED_FAULTS = frozenset({16, 17})  # Pingback: source gone, source ha
 Why = Literal["new", "updated", "removed", "deleted", "retry"]
 
 
-class ManifestError(Exception):
-    """The manifest is missing or unreadable; the message says what to do."""
-
-
 class LogError(Exception):
     """The send log is unreadable; the message says what to do."""
-
-
-# -- Manifest --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    """One published page: where it lives, what it links to, and a hash of its content."""
-
-    url: str
-    targets: tuple[str, ...]
-    hash: str
-
-
-def manifest_path(settings: Mapping[str, Any]) -> Path:
-    """``<CACHE_PATH>/chorus/mentions.json``; a relative CACHE_PATH is taken from the current
-    directory, as Pelican does."""
-    return (Path(settings.get("CACHE_PATH") or "cache") / MANIFEST_NAME).resolve()
-
-
-def content_hash(content: str) -> str:
-    """The hash that says a page changed."""
-    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def external_links(content: str, site_url: str) -> list[str]:
-    """Absolute http(s) link targets in ``content`` that are not on the site's own host,
-    in document order, each once."""
-    if "<" not in content:
-        return []
-    from bs4 import BeautifulSoup, SoupStrainer
-
-    own = (urlsplit(site_url).hostname or "").lower()
-    links: dict[str, None] = {}
-    soup = BeautifulSoup(content, "html.parser", parse_only=SoupStrainer("a"))
-    for anchor in soup.find_all("a", href=True):
-        url = web_url(str(anchor["href"]))  # None for relative, mailto:, javascript: and such
-        if url and (urlsplit(url).hostname or "").lower() != own:
-            links.setdefault(url, None)
-    return list(links)
-
-
-def make_page(url: str, content: str, site_url: str, original: str | None = None) -> Page:
-    """The manifest entry for one page; a curated post also mentions its original post."""
-    targets = dict.fromkeys(external_links(content, site_url))
-    if original and (original := web_url(original)):
-        targets.setdefault(original, None)
-    targets.pop(url, None)
-    return Page(url=url, targets=tuple(sorted(targets)), hash=content_hash(content))
-
-
-def write_manifest(path: Path, site_url: str, pages: Iterable[Page]) -> None:
-    """Write the manifest deterministically (pages sorted by URL)."""
-    document = {
-        "siteurl": site_url,
-        "pages": [asdict(page) for page in sorted(pages, key=lambda page: page.url)],
-    }
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    write_atomic(path, text)
-
-
-def load_manifest(path: Path) -> tuple[str | None, list[Page]]:
-    """The site URL and pages of a manifest; raises ManifestError when it is missing or bad."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(
-            f"no manifest at {path}: run `chorus build --publish` first (the manifest is written "
-            "by the chorus_mentions plugin when SITEURL is an absolute URL)"
-        ) from None
-    except (OSError, ValueError) as error:
-        raise ManifestError(
-            f"cannot read the manifest {path} ({error}); run `chorus build --publish` again"
-        ) from None
-    try:
-        pages = []
-        for entry in document["pages"]:
-            url, targets, digest = entry["url"], entry["targets"], entry["hash"]
-            if web_url(url) != url or not isinstance(digest, str):
-                raise ValueError(f"page {url!r} is not an absolute http(s) URL with a hash")
-            bad = [target for target in targets if web_url(target) != target]
-            if bad or isinstance(targets, str):
-                raise ValueError(f"page {url}: target {bad[:1] or targets!r} is not an http(s) URL")
-            pages.append(Page(url, tuple(targets), digest))
-        site_url = document.get("siteurl")
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ManifestError(
-            f"{path} is not a Chorus mentions manifest ({error}); "
-            "run `chorus build --publish` again"
-        ) from None
-    return (site_url if isinstance(site_url, str) else None), pages
 
 
 # -- Send log --------------------------------------------------------------------------------

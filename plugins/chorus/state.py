@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from chorus.fetch import Validators
 from chorus.files import write_atomic
 from chorus.store import POST_FORMAT
 
@@ -20,6 +19,15 @@ log = logging.getLogger(__name__)
 # A state written for another post format is set aside: the next run fetches every feed in full
 # and rewrites every post in the current form.
 FORMAT_VERSION = POST_FORMAT
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What we remember of a feed's last good response, to ask only for changes."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)

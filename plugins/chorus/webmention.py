@@ -20,7 +20,7 @@ import ipaddress
 import re
 import socket
 import xmlrpc.client
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -33,12 +33,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from chorus import __version__
-from chorus.config import DEFAULTS, Config, ConfigError
+from chorus.config import SendConfig
 from chorus.urls import web_url
 
 CHUNK = 64 * 1024
-DISCOVERY_BYTES = 1024 * 1024  # endpoints sit in the head; a page's first megabyte is plenty
 REPLY_BYTES = 64 * 1024  # what we read of an endpoint's answer
 PER_HOST = 4  # connections to one host at a time, so a popular target is not hammered
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -53,46 +51,6 @@ FAULT_ALREADY_REGISTERED = 48
 
 Kind = Literal["webmention", "pingback"]
 Outcome = Literal["sent", "no_endpoint", "failed", "refused", "dry_run"]
-
-
-@dataclass(frozen=True)
-class SendConfig:
-    """What sending needs to know: limits, identity and the address policy."""
-
-    user_agent: str
-    timeout: float
-    connect_timeout: float
-    max_redirects: int
-    concurrency: int
-    allow_private: bool = False
-    max_bytes: int = DISCOVERY_BYTES
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], site_url: str | None = None) -> SendConfig:
-        """Build from Pelican-style settings; ``site_url`` names the site when SITEURL does not."""
-        config = Config.from_settings(settings)  # checks every CHORUS_* name and shared limit
-        value = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("CHORUS_")}}
-        timeout = value["CHORUS_WEBMENTION_TIMEOUT"]
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ConfigError(
-                f"CHORUS_WEBMENTION_TIMEOUT must be a positive number, not {timeout!r}"
-            )
-        allow_private = value["CHORUS_WEBMENTION_ALLOW_PRIVATE"]
-        if not isinstance(allow_private, bool):
-            raise ConfigError(
-                f"CHORUS_WEBMENTION_ALLOW_PRIVATE must be True or False, not {allow_private!r}"
-            )
-        site = web_url(config.site_url) or (web_url(site_url) if site_url else None)
-        # Receivers see this in their logs: say what the request is, and whose site sends it.
-        user_agent = f"Chorus/{__version__} Webmention (+{site or 'no SITEURL set'})"
-        return cls(
-            user_agent=user_agent,
-            timeout=float(timeout),
-            connect_timeout=config.connect_timeout,
-            max_redirects=config.max_redirects,
-            concurrency=config.concurrency,
-            allow_private=allow_private,
-        )
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
-from chorus.config import apply_defaults
-from chorus.mentions import Page, make_page, manifest_path, write_manifest
+from chorus.config import SendConfig, apply_defaults
+from chorus.mention_manifest import Page, make_page, manifest_path, write_manifest
 from chorus.urls import web_url
-from chorus.webmention import SendConfig
 
 log = logging.getLogger(__name__)
 
