@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+import runpy
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chorus.files import WriteIfChanged
-from chorus.render_cache import Fingerprinter, Unstable
-from sites import write_site_settings
+from chorus.render_cache import Fingerprinter, RenderOnce, Unstable
+from sites import REPO, write_site_settings
+
+PLUGINS = runpy.run_path(str(REPO / "pelicanconf.py"))["PLUGINS"]
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -29,10 +33,11 @@ def manifest(site) -> dict[str, list[str]]:
     ]
 
 
-def build_without_cache(site, fresh: Path) -> dict[str, bytes]:
-    """The same site built afresh in ``fresh``, with the render cache off."""
+def build_without_cache(site, fresh: Path, **settings: Any) -> dict[str, bytes]:
+    """The same site built afresh in ``fresh``, with the render cache off (and ``settings``)."""
     shutil.copytree(site.content, fresh / "content")
-    write_site_settings(fresh, CACHE_CONTENT=False, CHORUS_RENDER_CACHE=False, **site.overrides)
+    overrides = {"CACHE_CONTENT": False, "CHORUS_RENDER_CACHE": False, **site.overrides}
+    write_site_settings(fresh, **overrides, **settings)
     from pelican import Pelican
     from pelican.settings import read_settings
 
@@ -74,6 +79,19 @@ def test_a_rebuild_writes_what_a_build_without_the_cache_writes(community, tmp_p
     site.build()
     assert tree(site.output) == build_without_cache(site, tmp_path / "two")
     assert "Robert Weaver" in site.page("members/bob/").text
+
+
+def test_timeline_entries_rendered_once_are_those_rendered_for_each_page(community, tmp_path):
+    """The theme renders each timeline entry once per build (``render_once``) and hands it to the
+    home, category and tag pages; with relative URLs those sit at other depths. Without the
+    plugin that provides it, every page renders its own: the pages must not differ."""
+    site = community
+    every_time = build_without_cache(
+        site, tmp_path / "fresh", PLUGINS=[p for p in PLUGINS if p != "chorus_render_cache"]
+    )
+    assert tree(site.output) == every_time
+    tag_page = next(name for name in every_time if name.startswith("tag/"))
+    assert b'href="../posts/' in every_time[tag_page], "tag pages link one level up"
 
 
 def test_settings_and_templates_changes_render_every_page_again(community, tmp_path):
@@ -152,3 +170,19 @@ def test_functions_are_told_apart_by_their_code_and_what_they_close_over():
 def test_an_object_of_unknown_kind_cannot_be_fingerprinted():
     with pytest.raises(Unstable):
         Fingerprinter().digest({"thing": Opaque()})
+
+
+def test_render_once_renders_each_object_and_variant_once():
+    rendered = []
+
+    def entry(article, level):
+        rendered.append((article["title"], level))
+        return f"<h{level}>{article['title']}</h{level}>"
+
+    render_once = RenderOnce()
+    first, second = {"title": "One"}, {"title": "One"}  # equal, yet two articles
+    for siteurl in (".", ".", ".."):
+        assert render_once(entry, first, 2, varies_with=siteurl) == "<h2>One</h2>"
+    render_once(entry, second, 2, varies_with=".")
+    render_once(entry, first, 3, varies_with=".")
+    assert rendered == [("One", 2), ("One", 2), ("One", 2), ("One", 3)]

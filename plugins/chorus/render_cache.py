@@ -223,6 +223,34 @@ def files_fingerprint(roots: Iterable[Path]) -> str:
     return _hash("\n".join(lines))
 
 
+class RenderOnce:
+    """A template global, ``render_once(macro, *args, varies_with=...)``: what ``macro(*args)``
+    renders, rendered only the first time in a build.
+
+    A timeline entry shows on the home page, on its category's and its tags' pages and on its
+    member's page: the same HTML, rendered four or five times per build without this. Objects
+    among ``args`` count by identity (a build's articles do not change while pages are
+    written), plain values by value; ``varies_with`` names whatever else the macro reads that
+    differs between pages of one build (``SITEURL``, with relative URLs). One instance serves
+    one build.
+    """
+
+    def __init__(self) -> None:
+        # key -> (the arguments, kept so that their ids stay theirs; the rendered HTML)
+        self._rendered: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+
+    def __call__(self, macro: Callable[..., Any], *args: Any, varies_with: Any = None) -> Any:
+        key = (getattr(macro, "name", macro), varies_with, *map(_identity, args))
+        found = self._rendered.get(key)
+        if found is None:
+            found = self._rendered[key] = (args, macro(*args))
+        return found[1]
+
+
+def _identity(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None)) else id(value)
+
+
 MISSING = object()  # a variable the template reads but the page is not given
 
 

@@ -1,5 +1,6 @@
-"""Pelican plugin: render again only the pages whose inputs changed since the last build (and
-spare Pelican a quadratic loop, ``ArticleList``).
+"""Pelican plugin: render again only the pages whose inputs changed since the last build, render
+what many pages share once per build (``render_once``), and spare Pelican its quadratic loops
+over tags, categories and authors (``prepare_term_pages``).
 
 Every template a generator loads becomes a ``CachedTemplate``, whose ``render`` hands back the
 page already in the output directory when nothing it reads has changed (``chorus.render_cache``
@@ -31,6 +32,7 @@ from chorus.render_cache import (
     MANIFEST_NAME,
     Fingerprinter,
     PageCache,
+    RenderOnce,
     Unstable,
     files_fingerprint,
 )
@@ -110,12 +112,26 @@ class ArticleList(list):  # type: ignore[type-arg]
         return id(article) in self._ids
 
 
-def index_memberships(generator: Any) -> None:
-    """Once the articles are read: their lists per tag, category and author as ArticleLists."""
+def prepare_term_pages(generator: Any) -> None:
+    """Once the articles are read: their lists per tag, category and author as ArticleLists, and
+    no lists at all for the kinds of term that have no pages."""
     for tag, articles in generator.tags.items():
         generator.tags[tag] = ArticleList(articles)
     generator.categories = [(term, ArticleList(items)) for term, items in generator.categories]
     generator.authors = [(term, ArticleList(items)) for term, items in generator.authors]
+    # Pelican scans every post for each term before it finds that it writes no page for it
+    # (AUTHOR_SAVE_AS = "" on Chorus sites, whose members have pages of their own).
+    for setting, method in (
+        ("TAG_SAVE_AS", "generate_tags"),
+        ("CATEGORY_SAVE_AS", "generate_categories"),
+        ("AUTHOR_SAVE_AS", "generate_authors"),
+    ):
+        if not generator.settings.get(setting):
+            setattr(generator, method, _write_nothing)
+
+
+def _write_nothing(write: Any) -> None:
+    """A generator's step for pages the settings say are not written."""
 
 
 def fix_urls(generators: list[Any]) -> None:
@@ -147,6 +163,16 @@ def _flat(value: Any) -> Any:
     if isinstance(value, list) and value and isinstance(value[0], URLWrapper):
         return [_flat(item) for item in value]
     return value
+
+
+def share_render_once(generators: list[Any]) -> None:
+    """A fresh ``render_once`` for the theme's templates, for each build (``pelican --autoreload``
+    runs many in one process, each with new articles)."""
+    render_once = RenderOnce()
+    for generator in generators:
+        environment = getattr(generator, "env", None)
+        if environment is not None:
+            environment.globals["render_once"] = render_once
 
 
 def install(generators: list[Any]) -> None:
@@ -230,7 +256,8 @@ def check_settings(pelican_object: Any) -> None:
 
 def register() -> None:
     signals.initialized.connect(check_settings)
-    signals.article_generator_finalized.connect(index_memberships)
+    signals.article_generator_finalized.connect(prepare_term_pages)
     signals.all_generators_finalized.connect(fix_urls)
+    signals.all_generators_finalized.connect(share_render_once)
     signals.all_generators_finalized.connect(install)
     signals.finalized.connect(save)
