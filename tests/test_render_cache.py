@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2 import DictLoader, Environment
 
-from chorus.files import WriteIfChanged
-from chorus.render_cache import Fingerprinter, RenderOnce, Unstable
+from chorus.files import Unchanged, WriteIfChanged
+from chorus.render_cache import Fingerprinter, Unstable, template_inputs
 from sites import REPO, write_site_settings
 
 PLUGINS = runpy.run_path(str(REPO / "pelicanconf.py"))["PLUGINS"]
@@ -47,10 +48,11 @@ def build_without_cache(site, fresh: Path, **settings: Any) -> dict[str, bytes]:
     return tree(fresh / "output")
 
 
-def kept_and_rendered(caplog) -> tuple[int, int]:
+def kept_and_rendered(caplog) -> tuple[int, int, int, int]:
+    """Pages kept and rendered, then fragments kept and rendered, as the build logged them."""
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("render cache")]
-    rendered, kept = map(int, re.findall(r"\d+", line))
-    return kept, rendered
+    rendered, kept, fragments_rendered, fragments_kept = map(int, re.findall(r"\d+", line))
+    return kept, rendered, fragments_kept, fragments_rendered
 
 
 def test_a_rebuild_writes_what_a_build_without_the_cache_writes(community, tmp_path, caplog):
@@ -69,8 +71,10 @@ def test_a_rebuild_writes_what_a_build_without_the_cache_writes(community, tmp_p
     with caplog.at_level(logging.INFO, logger="chorus_render_cache"):
         site.build()
     assert tree(site.output) == build_without_cache(site, tmp_path / "one")
-    kept, rendered = kept_and_rendered(caplog)
+    kept, rendered, fragments_kept, fragments_rendered = kept_and_rendered(caplog)
     assert kept >= 3 and rendered > 0
+    # The timeline entries of the posts that did not change are kept; the new post's is not.
+    assert fragments_kept > 0 and fragments_rendered > 0
     assert "One more paragraph." in site.page("posts/2026/an-original-article/").text
 
     # A member's new name reaches every page that shows members.
@@ -81,10 +85,10 @@ def test_a_rebuild_writes_what_a_build_without_the_cache_writes(community, tmp_p
     assert "Robert Weaver" in site.page("members/bob/").text
 
 
-def test_timeline_entries_rendered_once_are_those_rendered_for_each_page(community, tmp_path):
-    """The theme renders each timeline entry once per build (``render_once``) and hands it to the
-    home, category and tag pages; with relative URLs those sit at other depths. Without the
-    plugin that provides it, every page renders its own: the pages must not differ."""
+def test_timeline_entries_kept_as_fragments_are_those_each_page_would_render(community, tmp_path):
+    """The theme renders each timeline entry with ``render_fragment``: once per build and kept
+    between builds, for the home, category and tag pages (which relative URLs put at other
+    depths). Without the plugin that provides it, every page includes its own."""
     site = community
     every_time = build_without_cache(
         site, tmp_path / "fresh", PLUGINS=[p for p in PLUGINS if p != "chorus_render_cache"]
@@ -92,6 +96,24 @@ def test_timeline_entries_rendered_once_are_those_rendered_for_each_page(communi
     assert tree(site.output) == every_time
     tag_page = next(name for name in every_time if name.startswith("tag/"))
     assert b'href="../posts/' in every_time[tag_page], "tag pages link one level up"
+
+
+def test_an_edited_fragment_template_renders_the_pages_that_show_it_again(community, tmp_path):
+    """A theme override outside the theme directory is not part of the build's fingerprint: the
+    pages that render it as a fragment must notice its edit all the same."""
+    site = community
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    entry = overrides / "timeline_entry.html"
+    theme_entry = (REPO / "theme" / "templates" / "timeline_entry.html").read_text()
+    entry.write_text(theme_entry)
+    site.write_settings(THEME_TEMPLATES_OVERRIDES=[str(overrides)])
+    site.build()
+    assert not site.page("index.html").select("article.flagged")
+    entry.write_text(theme_entry.replace('class="entry h-entry', 'class="flagged entry h-entry'))
+    site.build()
+    assert site.page("index.html").select("article.flagged")
+    assert tree(site.output) == build_without_cache(site, tmp_path / "fresh")
 
 
 def test_settings_and_templates_changes_render_every_page_again(community, tmp_path):
@@ -134,6 +156,11 @@ def test_write_if_changed_replaces_only_a_different_text(tmp_path):
     with WriteIfChanged(tmp_path / "new.html") as handle:
         handle.write("new\n")
     assert (tmp_path / "new.html").read_text() == "new\n"
+    # A kept page is not compared with the file, unless more was written after it.
+    with WriteIfChanged(path) as handle:
+        handle.write(Unchanged("different\n"))
+        handle.write("and more\n")
+    assert path.read_text() == "different\nand more\n"
 
 
 class Opaque:
@@ -167,22 +194,22 @@ def test_functions_are_told_apart_by_their_code_and_what_they_close_over():
     assert fingerprints.digest([make("!")]) == Fingerprinter().digest([make("!")])
 
 
+def test_a_page_reads_what_the_fragments_it_renders_read():
+    templates = {
+        "page.html": "{% for a in items %}"
+        '{{ render_fragment("entry.html", article=a) }}'
+        "{% endfor %}",
+        "entry.html": "{{ article.title }} {{ SITEURL }}",
+        "dynamic.html": "{{ render_fragment(name) }}",
+    }
+    environment = Environment(loader=DictLoader(templates))
+    variables, sources = template_inputs(environment, "page.html")
+    assert {"items", "SITEURL"} <= variables
+    templates["entry.html"] = "{{ article.title }}!"
+    assert template_inputs(Environment(loader=DictLoader(templates)), "page.html")[1] != sources
+    assert template_inputs(environment, "dynamic.html") is None  # which fragment is unknown
+
+
 def test_an_object_of_unknown_kind_cannot_be_fingerprinted():
     with pytest.raises(Unstable):
         Fingerprinter().digest({"thing": Opaque()})
-
-
-def test_render_once_renders_each_object_and_variant_once():
-    rendered = []
-
-    def entry(article, level):
-        rendered.append((article["title"], level))
-        return f"<h{level}>{article['title']}</h{level}>"
-
-    render_once = RenderOnce()
-    first, second = {"title": "One"}, {"title": "One"}  # equal, yet two articles
-    for siteurl in (".", ".", ".."):
-        assert render_once(entry, first, 2, varies_with=siteurl) == "<h2>One</h2>"
-    render_once(entry, second, 2, varies_with=".")
-    render_once(entry, first, 3, varies_with=".")
-    assert rendered == [("One", 2), ("One", 2), ("One", 2), ("One", 3)]

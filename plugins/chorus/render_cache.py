@@ -15,6 +15,12 @@ A page's fingerprint covers:
   them. A template that lists all the articles changes with any of them; one that shows a
   single article changes only with that article.
 
+Parts of pages that many pages show (a timeline entry on the home, category and tag pages) can
+be templates of their own, rendered with the template global ``render_fragment(name, **values)``:
+each is fingerprinted in the same way, from what its template reads, rendered once per build
+and kept between builds (``PageCache.fragment``). A page's analysis counts the templates it
+renders so among those it includes.
+
 Plain values, containers and dataclasses are fingerprinted as they are; any other object that
 a plugin puts in the context can say what of it reaches a page with a ``render_key()`` method
 returning plain data. Whatever cannot be fingerprinted soundly (an object of an unknown kind, a
@@ -38,14 +44,15 @@ from pathlib import Path, PurePath
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
-from jinja2 import Environment, meta
+from jinja2 import Environment, meta, nodes
 from jinja2.exceptions import TemplateError
 
 from chorus.files import Unchanged, write_atomic
 
 log = logging.getLogger(__name__)
 MANIFEST_NAME = "chorus/render-manifest.json"  # under Pelican's CACHE_PATH
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 4
+FRAGMENT_FUNCTION = "render_fragment"  # the template global that renders a fragment
 
 
 class Unstable(Exception):
@@ -172,13 +179,19 @@ def _hash(text: str) -> str:
 
 
 def template_inputs(
-    environment: Environment, name: str, parsed: dict[str, Any] | None = None
+    environment: Environment,
+    name: str,
+    parsed: dict[str, Any] | None = None,
+    analyses: dict[str, Any] | None = None,
 ) -> tuple[frozenset[str], str] | None:
-    """The context variables that template ``name``, and every template it extends, includes or
-    imports, may read; and a digest of all their sources. None when one of those templates is
-    only named at render time, so that what the page reads cannot be known. ``parsed`` keeps
-    what each template holds between calls (most templates share a base and macros)."""
+    """The context variables that template ``name``, and every template it extends, includes,
+    imports or renders as a fragment, may read; and a digest of all their sources. None when
+    one of those templates is only named at render time, so that what the page reads cannot be
+    known. ``parsed`` keeps what each template holds between calls (most templates share a base
+    and macros); ``analyses`` keeps, by the digest of a source, what Jinja's analysis found in
+    it, as plain data that can be kept between builds (parsing is the costly part)."""
     parsed = {} if parsed is None else parsed
+    analyses = {} if analyses is None else analyses
     variables: set[str] = set()
     sources: list[str] = []
     pending, seen = [name], set()
@@ -190,14 +203,17 @@ def template_inputs(
         if current not in parsed:
             try:
                 source, _, _ = environment.loader.get_source(environment, current)  # type: ignore[union-attr]
-                tree = environment.parse(source)
+                digest = _hash(source)
+                if digest not in analyses:
+                    tree = environment.parse(source)
+                    analyses[digest] = [
+                        sorted(meta.find_undeclared_variables(tree)),
+                        [*meta.find_referenced_templates(tree), *_fragments_rendered(tree)],
+                    ]
             except (TemplateError, OSError, AttributeError):
                 return None
-            parsed[current] = (
-                meta.find_undeclared_variables(tree),
-                list(meta.find_referenced_templates(tree)),
-                _hash(source),
-            )
+            found, referenced = analyses[digest]
+            parsed[current] = (frozenset(found), referenced, digest)
         found, referenced, digest = parsed[current]
         if None in referenced:
             return None
@@ -205,6 +221,18 @@ def template_inputs(
         sources.append(f"{current}:{digest}")
         pending.extend(referenced)
     return frozenset(variables), _hash("\n".join(sorted(sources)))
+
+
+def _fragments_rendered(tree: nodes.Template) -> list[str | None]:
+    """The templates ``tree`` renders with ``render_fragment``; None for a name that is only
+    known at render time."""
+    names: list[str | None] = []
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == FRAGMENT_FUNCTION:
+            first = call.args[0] if call.args else None
+            constant = isinstance(first, nodes.Const) and isinstance(first.value, str)
+            names.append(first.value if constant else None)  # type: ignore[union-attr]
+    return names
 
 
 def files_fingerprint(roots: Iterable[Path]) -> str:
@@ -223,40 +251,13 @@ def files_fingerprint(roots: Iterable[Path]) -> str:
     return _hash("\n".join(lines))
 
 
-class RenderOnce:
-    """A template global, ``render_once(macro, *args, varies_with=...)``: what ``macro(*args)``
-    renders, rendered only the first time in a build.
-
-    A timeline entry shows on the home page, on its category's and its tags' pages and on its
-    member's page: the same HTML, rendered four or five times per build without this. Objects
-    among ``args`` count by identity (a build's articles do not change while pages are
-    written), plain values by value; ``varies_with`` names whatever else the macro reads that
-    differs between pages of one build (``SITEURL``, with relative URLs). One instance serves
-    one build.
-    """
-
-    def __init__(self) -> None:
-        # key -> (the arguments, kept so that their ids stay theirs; the rendered HTML)
-        self._rendered: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
-
-    def __call__(self, macro: Callable[..., Any], *args: Any, varies_with: Any = None) -> Any:
-        key = (getattr(macro, "name", macro), varies_with, *map(_identity, args))
-        found = self._rendered.get(key)
-        if found is None:
-            found = self._rendered[key] = (args, macro(*args))
-        return found[1]
-
-
-def _identity(value: Any) -> Any:
-    return value if isinstance(value, str | int | float | bool | type(None)) else id(value)
-
-
 MISSING = object()  # a variable the template reads but the page is not given
 
 
 class PageCache:
     """Renders a page only when its fingerprint differs from the one its output file was
-    rendered for; remembers, per output file, that fingerprint and a digest of the HTML."""
+    rendered for, and a fragment only when its fingerprint is new; remembers, per output file,
+    that fingerprint and the file's size and time, and each fragment's HTML."""
 
     def __init__(
         self,
@@ -273,9 +274,17 @@ class PageCache:
         # Values the build's fingerprint already covers (the settings): a page that is given
         # one of them unchanged need not digest it again.
         self.constants = constants or {}
-        self.previous: dict[str, list[str]] = self._load()
-        self.current: dict[str, list[str]] = {}
-        self.rendered = self.kept = 0
+        # Per output file: the fingerprint it was made for, and its size and time once written.
+        self.previous: dict[str, list[Any]] = {}
+        self.current: dict[str, list[Any]] = {}
+        # Fragments: their HTML by fingerprint, as rendered last build and in this one.
+        self.previous_fragments: dict[str, str] = {}
+        self.fragments: dict[str, str] = {}
+        self._seen_fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+        # What Jinja's analysis found in each template source, by the source's digest.
+        self.analyses: dict[str, Any] = {}
+        self._load()
+        self.rendered = self.kept = self.fragments_rendered = self.fragments_kept = 0
         self._templates: dict[str, tuple[tuple[str, ...], str] | None] = {}
         self._parsed: dict[str, Any] = {}
 
@@ -298,6 +307,49 @@ class PageCache:
             self.current[name] = [fingerprint]  # the file's size and time once it is written
         return html
 
+    def fragment(
+        self,
+        template: Any,
+        given: Mapping[str, Any],
+        context: Mapping[str, Any],
+        render: Callable[[], str],
+    ) -> str:
+        """What ``template`` renders from the values it is ``given`` and its page's ``context``,
+        as part of that page: rendered by ``render()`` once per build, and kept between builds,
+        for each fingerprint."""
+        reads = self._reads(template)
+        if reads is None:
+            self.fragments_rendered += 1
+            return render()
+        variables, sources = reads
+        values = tuple(
+            given[variable] if variable in given else context.get(variable, MISSING)
+            for variable in variables
+        )
+        # Within one build, the very same values (which do not change while pages are written)
+        # give the same HTML: known by their identities, before any digest is worked out.
+        identity = (sources, *map(id, values))
+        seen = self._seen_fragments.get(identity)
+        if seen is not None:
+            return seen[1]
+        try:
+            fingerprint = self._digest(sources, "", variables, values)
+        except Unstable as reason:
+            log.debug("fragment %s is rendered (%s)", template.name, reason)
+            self.fragments_rendered += 1
+            return render()
+        html = self.fragments.get(fingerprint)
+        if html is None:
+            html = self.previous_fragments.get(fingerprint)
+            if html is None:
+                html = render()
+                self.fragments_rendered += 1
+            else:
+                self.fragments_kept += 1
+            self.fragments[fingerprint] = html
+        self._seen_fragments[identity] = (values, html)  # the values too, so ids stay theirs
+        return html
+
     def write(self, name: str, inputs: Any, write: Callable[[], object]) -> bool:
         """Call ``write()`` to make output file ``name`` from ``inputs`` (everything it is made
         from), unless the file is still what the same inputs made last time. True if written."""
@@ -317,25 +369,36 @@ class PageCache:
 
     def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
         """The page's fingerprint, or None when it cannot be trusted."""
+        try:
+            return self._fingerprint(template, context, str(context.get("output_file")))
+        except Unstable as reason:
+            log.debug("%s is rendered (%s)", context.get("output_file"), reason)
+            return None
+
+    def _fingerprint(self, template: Any, context: Mapping[str, Any], page: str) -> str | None:
+        """A digest of everything ``template`` reads from ``context``, for output file ``page``;
+        None when what it reads cannot be known."""
         reads = self._reads(template)
         if reads is None:
             return None
         variables, sources = reads
-        parts = [self.build, sources, str(context.get("output_file"))]
+        values = [context.get(variable, MISSING) for variable in variables]
+        return self._digest(sources, page, variables, values)
+
+    def _digest(
+        self, sources: str, page: str, variables: Iterable[str], values: Iterable[Any]
+    ) -> str:
+        """The fingerprint of templates (``sources``) reading ``values`` for ``variables``."""
+        parts = [self.build, sources, page]
         digest = self.fingerprints.digest
         constants = self.constants
-        try:
-            for variable in variables:
-                value = context.get(variable, MISSING)
-                if value is MISSING:
-                    parts.append("-")
-                elif constants.get(variable, MISSING) is value:
-                    parts.append("=")
-                else:
-                    parts.append(digest(value))
-        except Unstable as reason:
-            log.debug("%s is rendered (%s)", context.get("output_file"), reason)
-            return None
+        for variable, value in zip(variables, values, strict=True):
+            if value is MISSING:
+                parts.append("-")
+            elif constants.get(variable, MISSING) is value:
+                parts.append("=")
+            else:
+                parts.append(digest(value))
         # The variables come in one fixed order per template, so their values alone will do.
         return _hash("\n".join(parts))
 
@@ -344,7 +407,7 @@ class PageCache:
         if name is None:
             return None
         if name not in self._templates:
-            inputs = template_inputs(template.environment, name, self._parsed)
+            inputs = template_inputs(template.environment, name, self._parsed, self.analyses)
             # Sorted once here, so that every page of the template hashes them in one order.
             self._templates[name] = inputs and (tuple(sorted(inputs[0])), inputs[1])
             if self._templates[name] is None:
@@ -366,11 +429,14 @@ class PageCache:
         self.current[name] = recorded
         return True
 
-    def _load(self) -> dict[str, list[str]]:
+    def _load(self) -> None:
         try:
             document = json.loads(self.manifest.read_text(encoding="utf-8"))
             if document["format"] == MANIFEST_FORMAT and document["build"] == self.build:
-                return dict(document["pages"])
+                # Analyses too only hold for this build: the settings shape Jinja's parser.
+                self.previous, self.analyses = dict(document["pages"]), dict(document["templates"])
+                self.previous_fragments = dict(document["fragments"])
+                return
             log.info(
                 "settings, theme or plugins changed since the last build: every page is rendered"
             )
@@ -378,7 +444,6 @@ class PageCache:
             pass
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.info("ignoring the unreadable render cache %s (%s)", self.manifest, error)
-        return {}
 
     def save(self) -> None:
         """Record what this build rendered or kept (pages it no longer writes are dropped),
@@ -391,7 +456,14 @@ class PageCache:
                 del self.current[name]
                 continue
             self.current[name] = [record[0], stat.st_size, stat.st_mtime_ns]
-        document = {"format": MANIFEST_FORMAT, "build": self.build, "pages": self.current}
+        used = {digest for _, _, digest in self._parsed.values()}
+        document = {
+            "format": MANIFEST_FORMAT,
+            "build": self.build,
+            "pages": self.current,
+            "templates": {digest: self.analyses[digest] for digest in sorted(used)},
+            "fragments": self.fragments,
+        }
         try:
             write_atomic(self.manifest, json.dumps(document, separators=(",", ":")))
         except OSError as error:

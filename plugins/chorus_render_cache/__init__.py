@@ -1,5 +1,5 @@
 """Pelican plugin: render again only the pages whose inputs changed since the last build, render
-what many pages share once per build (``render_once``), and spare Pelican its quadratic loops
+what many pages share once (``render_fragment``), and spare Pelican its quadratic loops
 over tags, categories and authors (``prepare_term_pages``).
 
 Every template a generator loads becomes a ``CachedTemplate``, whose ``render`` hands back the
@@ -20,7 +20,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import Template, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from pelican import signals
 from pelican.contents import Content
 from pelican.paginator import Page, Paginator
@@ -29,10 +31,10 @@ from pelican.urlwrappers import URLWrapper
 from chorus import __version__
 from chorus.config import apply_defaults
 from chorus.render_cache import (
+    FRAGMENT_FUNCTION,
     MANIFEST_NAME,
     Fingerprinter,
     PageCache,
-    RenderOnce,
     Unstable,
     files_fingerprint,
 )
@@ -80,13 +82,8 @@ def describe(value: Any, reference: bool) -> Any:
             "object_list": value.object_list,
         }
     if isinstance(value, Page):
-        return {
-            "name": value.full_name,
-            "url": value.base_url,
-            "number": value.number,
-            "object_list": value.object_list,
-            "paginator": value.paginator,
-        }
+        # Its name, URL and posts are its paginator's, cut at its number (Paginator.page).
+        return {"paginator": value.paginator, "number": value.number}
     raise Unstable(f"cannot fingerprint a {type(value).__qualname__}")
 
 
@@ -165,23 +162,15 @@ def _flat(value: Any) -> Any:
     return value
 
 
-def share_render_once(generators: list[Any]) -> None:
-    """A fresh ``render_once`` for the theme's templates, for each build (``pelican --autoreload``
-    runs many in one process, each with new articles)."""
-    render_once = RenderOnce()
-    for generator in generators:
-        environment = getattr(generator, "env", None)
-        if environment is not None:
-            environment.globals["render_once"] = render_once
-
-
 def install(generators: list[Any]) -> None:
-    """Before anything is written: make every generator's templates cached ones."""
+    """Before anything is written: make every generator's templates cached ones, and give them
+    ``render_fragment``."""
     global _cache
     _cache = None
     if not generators:
         return
     generators[0].context["chorus_render_cache"] = None
+    _set_global(generators, FRAGMENT_FUNCTION, _fragment_function(None))
     settings = generators[0].settings
     if not settings["CHORUS_RENDER_CACHE"]:
         return
@@ -212,15 +201,46 @@ def install(generators: list[Any]) -> None:
 
     # For the writer's feeds, which are not made from templates.
     generators[0].context["chorus_render_cache"] = cache
+    _set_global(generators, FRAGMENT_FUNCTION, _fragment_function(cache))
     for generator in generators:
         environment = getattr(generator, "env", None)
         if environment is None:
             continue
         environment.template_class = CachedTemplate
+        # Pelican makes new environments for each build (with --autoreload too), and templates
+        # do not change during one: no need to look at a template's file each time it is used.
+        environment.auto_reload = False
         if environment.cache is not None:
             environment.cache.clear()  # templates compiled before now are plain ones
         getattr(generator, "_templates", {}).clear()
     _cache = cache
+
+
+def render_fragment(cache: PageCache | None, context: Context, name: str, **values: Any) -> Markup:
+    """``render_fragment(name, **values)`` in a template (with ``cache`` and the template's
+    ``context`` bound): what template ``name`` renders, as ``{% include %}`` would with
+    ``values`` set, kept by ``cache`` (rendered every time when the render cache is off)."""
+    template = context.environment.get_template(name, parent=context.name)
+
+    def render() -> str:
+        # As {% include %} renders (not the CachedTemplate's render, which is for whole pages).
+        local = template.new_context(context.get_all(), shared=True, locals=values)
+        return template.environment.concat(template.root_render_func(local))
+
+    if cache is None:
+        return Markup(render())
+    return Markup(cache.fragment(template, values, context, render))
+
+
+def _fragment_function(cache: PageCache | None) -> Any:
+    return pass_context(functools.partial(render_fragment, cache))
+
+
+def _set_global(generators: list[Any], name: str, value: Any) -> None:
+    for generator in generators:
+        environment = getattr(generator, "env", None)
+        if environment is not None:
+            environment.globals[name] = value
 
 
 def save(pelican_object: Any) -> None:
@@ -228,7 +248,13 @@ def save(pelican_object: Any) -> None:
     if _cache is None:
         return
     _cache.save()
-    log.info("render cache: %d pages rendered, %d kept", _cache.rendered, _cache.kept)
+    log.info(
+        "render cache: %d pages rendered, %d kept; %d fragments rendered, %d kept",
+        _cache.rendered,
+        _cache.kept,
+        _cache.fragments_rendered,
+        _cache.fragments_kept,
+    )
     _cache = None
 
 
@@ -258,6 +284,5 @@ def register() -> None:
     signals.initialized.connect(check_settings)
     signals.article_generator_finalized.connect(prepare_term_pages)
     signals.all_generators_finalized.connect(fix_urls)
-    signals.all_generators_finalized.connect(share_render_once)
     signals.all_generators_finalized.connect(install)
     signals.finalized.connect(save)
