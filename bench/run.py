@@ -862,7 +862,8 @@ def bench_build(posts: int, work: Path, results: Results) -> None:
     outputs: dict[str, Run] = {}
     for attempt in range(1, BUILD_RUNS + 1):
         for name, root in (("plain", plain), ("ours", ours)):
-            shutil.rmtree(root / "output", ignore_errors=True)  # a full build, every time
+            for built in ("output", "cache"):  # a full build, every time: nothing kept
+                shutil.rmtree(root / built, ignore_errors=True)
             result = check(
                 run([str(BIN / "pelican"), "-s", "pelicanconf.py"], root), f"pelican ({name} site)"
             )

@@ -51,14 +51,20 @@ class WriteIfChanged(io.StringIO):
         super().__init__()
         self.path = Path(path)
         self.target_encoding = encoding
-        self.unchanged = False  # all that was written is one Unchanged text
+        self.kept_length: int | None = None  # the length of a first write that was Unchanged
 
     def write(self, text: str) -> int:
-        self.unchanged = isinstance(text, Unchanged) and self.tell() == 0
-        return super().write(text)
+        # Only a first write can be a page kept whole; the others (a feed writes thousands of
+        # bits) go straight to StringIO's own write.
+        if isinstance(text, Unchanged):
+            self.kept_length = len(text)
+        self.write = super().write  # type: ignore[method-assign]
+        return self.write(text)
 
     def close(self) -> None:
-        if not self.closed and not self.unchanged:
+        # Unchanged only if nothing was written after the kept page.
+        unchanged = self.kept_length is not None and self.tell() == self.kept_length
+        if not self.closed and not unchanged:
             text = self.getvalue()
             try:
                 with self.path.open(encoding=self.target_encoding, newline="") as handle:

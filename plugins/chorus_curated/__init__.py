@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,15 @@ class CuratedHTMLReader(HTMLReader):
 
     def __init__(self, settings: dict[str, Any]) -> None:
         super().__init__(settings)
-        self.community = Path(settings["PATH"], settings["CHORUS_COMMUNITY_DIR"]).resolve()
+        community = Path(settings["PATH"], settings["CHORUS_COMMUNITY_DIR"])
+        # As a prefix of the absolute paths Pelican reads from (resolving each one, symbolic
+        # links and all, cost more than the rest of reading a post).
+        self.community = os.path.join(os.path.abspath(community), "")
         self.summary_chars = settings["CHORUS_EXCERPT_CHARS"]
         self.remote_images = settings["CHORUS_REMOTE_IMAGES"]
 
     def read(self, filename: str) -> tuple[str, dict[str, Any]]:
-        if not Path(filename).resolve().is_relative_to(self.community):
+        if not os.path.abspath(filename).startswith(self.community):
             return super().read(filename)
         with open(filename, encoding="utf-8-sig") as handle:
             match = _STORE_FORMAT.match(handle.read())
