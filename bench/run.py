@@ -68,6 +68,7 @@ SCALE_FETCH_TIMEOUT = 10.0  # CHORUS_FETCH_TIMEOUT of the scale site (the defaul
 SCALE_TRICKLE_INTERVAL = 1.0  # a trickling feed sends one byte this often: no read timeout fires
 SCALE_POSTS = 10_000
 SCALE_BUILD_MEMBERS = 200  # 50 posts each
+SCALE_BUILD_RUNS = 2  # full builds, then rebuilds (one new post before each); the best counts
 SAMPLE_INTERVAL = 0.05  # seconds between two samples of the fetch process tree's memory
 TARGET_SCALE_RATIO = 0.5  # cold fetch / feedparser baseline
 TARGET_SCALE_MEMORY_MB = 500.0
@@ -788,12 +789,12 @@ class BuildSites:
     def _feed_url(index: int) -> str:
         return f"{site_of(index)}feed.xml"
 
-    def add_post(self) -> str:
-        """One new post by member 1, newer than every other one, in both sites; its file name."""
-        raw = synthetic_entry(1, self.per_member, self.per_member, self.html_bytes, self.rich)
-        return self.write_post(
-            1, self.per_member, replace(raw, date=BASE_DATE + timedelta(hours=1))
-        )
+    def add_post(self, nth: int = 1) -> str:
+        """The ``nth`` new post by member 1, newer than every other one, in both sites; its file
+        name."""
+        number = self.per_member + nth - 1
+        raw = synthetic_entry(1, number, self.per_member, self.html_bytes, self.rich)
+        return self.write_post(1, number, replace(raw, date=BASE_DATE + timedelta(hours=nth)))
 
     def write_post(self, index: int, number: int, raw: SyntheticEntry | None = None) -> str:
         from chorus.entries import Entry, ParsedFeed
@@ -1239,15 +1240,25 @@ def bench_scale_build(posts: int, work: Path, results: Results) -> None:
     print(f"scale build: sites written in {time.perf_counter() - started:.0f} s")
     pelican = [str(BIN / "pelican"), "-s", "pelicanconf.py"]
     roots = {"ours": sites.ours, "plain": sites.plain}
-    full: dict[str, Run] = {}
-    again: dict[str, Run] = {}
-    for name, root in roots.items():
-        full[name] = check(run(pelican, root, sample=True), f"pelican ({name}, full, scale)")
-        print(f"scale build: {name:5} full build (empty cache) {full[name].seconds:.1f} s")
-    added = sites.add_post()
-    for name, root in roots.items():
-        again[name] = check(run(pelican, root, sample=True), f"pelican ({name}, rebuild, scale)")
-        print(f"scale build: {name:5} rebuild after one new post {again[name].seconds:.1f} s")
+    fulls: dict[str, list[Run]] = {name: [] for name in roots}
+    agains: dict[str, list[Run]] = {name: [] for name in roots}
+    for attempt in range(1, SCALE_BUILD_RUNS + 1):
+        for name, root in roots.items():
+            for built in ("output", "cache"):  # a full build: nothing kept from the last one
+                shutil.rmtree(root / built, ignore_errors=True)
+            result = check(run(pelican, root, sample=True), f"pelican ({name}, full, scale)")
+            fulls[name].append(result)
+            print(f"scale build: {name:5} full build {attempt} (no cache) {result.seconds:.1f} s")
+    added = []
+    for attempt in range(1, SCALE_BUILD_RUNS + 1):
+        added.append(sites.add_post(attempt))
+        for name, root in roots.items():
+            result = check(run(pelican, root, sample=True), f"pelican ({name}, rebuild, scale)")
+            agains[name].append(result)
+            print(f"scale build: {name:5} rebuild {attempt} (one new post) {result.seconds:.1f} s")
+    # The fastest run of each kind is the one the rest of the machine disturbed least.
+    full = {name: min(runs, key=lambda r: r.seconds) for name, runs in fulls.items()}
+    again = {name: min(runs, key=lambda r: r.seconds) for name, runs in agains.items()}
 
     def processed(result: Run) -> int | None:
         found = re.findall(r"Processed (\d+) articles?", result.stdout + result.stderr)
@@ -1256,14 +1267,18 @@ def bench_scale_build(posts: int, work: Path, results: Results) -> None:
     labels = {"ours": "Chorus site", "plain": "plain Pelican"}
     for name in roots:
         ratio = again[name].seconds / full[name].seconds
-        counts = (processed(full[name]), processed(again[name]))
+        # Each rebuild has one more post than the last: 10,001, then 10,002.
+        counts = [processed(result) for result in fulls[name] + agains[name]]
+        expected = [sites.posts] * SCALE_BUILD_RUNS
+        expected += [sites.posts + n for n in range(1, SCALE_BUILD_RUNS + 1)]
         results.add(
-            f"scale build: {labels[name]}, {sites.posts} posts, full (content cache on, empty)",
+            f"scale build: {labels[name]}, {sites.posts} posts, full (content cache on, empty; "
+            f"best of {SCALE_BUILD_RUNS})",
             round(full[name].seconds, 2),
             "s",
         )
         results.add(
-            f"scale build: {labels[name]}, rebuild after 1 new post",
+            f"scale build: {labels[name]}, rebuild after 1 new post (best of {SCALE_BUILD_RUNS})",
             round(again[name].seconds, 2),
             "s",
         )
@@ -1276,14 +1291,21 @@ def bench_scale_build(posts: int, work: Path, results: Results) -> None:
             ratio < TARGET_REBUILD_RATIO if ours else None,
             note=f"in CPU time {again[name].cpu_seconds:.1f} / {full[name].cpu_seconds:.1f} s = "
             f"{again[name].cpu_seconds / full[name].cpu_seconds:.2f}x; articles processed: "
-            f"{counts[0]} then {counts[1]}"
-            + ("" if counts == (sites.posts, sites.posts + 1) else " (expected one more)"),
+            f"{', '.join(map(str, counts))}"
+            + ("" if counts == expected else f" (expected {', '.join(map(str, expected))})"),
         )
     results.details["scale_build"] = {
         "posts": sites.posts,
         "members": SCALE_BUILD_MEMBERS,
         "html_bytes_per_post": SCALE_HTML_BYTES,
-        "added_post_file": added,
+        "added_post_files": added,
+        "runs": {
+            name: {
+                "full_s": [r.seconds for r in fulls[name]],
+                "rebuild_s": [r.seconds for r in agains[name]],
+            }
+            for name in roots
+        },
         **{
             name: {
                 "full_s": full[name].seconds,
@@ -1292,7 +1314,7 @@ def bench_scale_build(posts: int, work: Path, results: Results) -> None:
                 "rebuild_cpu_s": again[name].cpu_seconds,
                 "full_peak_mb": tree_details(full[name]).get("peak_mb"),
                 "rebuild_peak_mb": tree_details(again[name]).get("peak_mb"),
-                "articles_processed": [processed(full[name]), processed(again[name])],
+                "articles_processed": [processed(r) for r in fulls[name] + agains[name]],
                 "cache_files": sorted(
                     str(p.relative_to(root)) for p in (root / "cache").rglob("*") if p.is_file()
                 ),
