@@ -18,8 +18,8 @@ A page's fingerprint covers:
 Parts of pages that many pages show (a timeline entry on the home, category and tag pages) can
 be templates of their own, rendered with the template global ``render_fragment(name, **values)``:
 each is fingerprinted in the same way, from what its template reads, rendered once per build
-and kept between builds (``PageCache.fragment``). A page's analysis counts the templates it
-renders so among those it includes.
+and kept between builds (``PageCache.fragment``). A page's analysis counts the templates of
+the fragments it renders among its own.
 
 Plain values, containers and dataclasses are fingerprinted as they are; any other object that
 a plugin puts in the context can say what of it reaches a page with a ``render_key()`` method
@@ -434,8 +434,9 @@ class PageCache:
             document = json.loads(self.manifest.read_text(encoding="utf-8"))
             if document["format"] == MANIFEST_FORMAT and document["build"] == self.build:
                 # Analyses too only hold for this build: the settings shape Jinja's parser.
-                self.previous, self.analyses = dict(document["pages"]), dict(document["templates"])
+                pages, templates = dict(document["pages"]), dict(document["templates"])
                 self.previous_fragments = dict(document["fragments"])
+                self.previous, self.analyses = pages, templates
                 return
             log.info(
                 "settings, theme or plugins changed since the last build: every page is rendered"

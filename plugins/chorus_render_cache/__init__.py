@@ -163,17 +163,42 @@ def _flat(value: Any) -> Any:
 
 
 def install(generators: list[Any]) -> None:
-    """Before anything is written: make every generator's templates cached ones, and give them
-    ``render_fragment``."""
+    """Before anything is written: give every generator's templates ``render_fragment``, and
+    make them cached ones."""
     global _cache
     _cache = None
     if not generators:
         return
-    generators[0].context["chorus_render_cache"] = None
-    _set_global(generators, FRAGMENT_FUNCTION, _fragment_function(None))
-    settings = generators[0].settings
-    if not settings["CHORUS_RENDER_CACHE"]:
+    _cache = cache = _page_cache(generators[0].settings)
+    generators[0].context["chorus_render_cache"] = cache  # for the writer's feeds
+    environments = [g.env for g in generators if getattr(g, "env", None) is not None]
+    fragment = pass_context(functools.partial(render_fragment, cache))
+    for environment in environments:
+        environment.globals[FRAGMENT_FUNCTION] = fragment
+    if cache is None:
         return
+
+    class CachedTemplate(Template):
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            if kwargs or len(args) != 1 or not isinstance(args[0], dict):
+                return super().render(*args, **kwargs)
+            return cache.render(self, args[0], lambda: super(CachedTemplate, self).render(*args))
+
+    for environment in environments:
+        environment.template_class = CachedTemplate
+        # Pelican makes new environments for each build (with --autoreload too), and templates
+        # do not change during one: no need to look at a template's file each time it is used.
+        environment.auto_reload = False
+        if environment.cache is not None:
+            environment.cache.clear()  # templates compiled before now are plain ones
+    for generator in generators:
+        getattr(generator, "_templates", {}).clear()
+
+
+def _page_cache(settings: dict[str, Any]) -> PageCache | None:
+    """This build's render cache; None when it is off."""
+    if not settings["CHORUS_RENDER_CACHE"]:
+        return None
     try:
         build = Fingerprinter(describe).digest(
             {
@@ -184,36 +209,14 @@ def install(generators: list[Any]) -> None:
         )
     except Unstable as reason:
         log.info("render cache off for this build: a setting cannot be fingerprinted (%s)", reason)
-        return
-    cache = PageCache(
+        return None
+    return PageCache(
         Path(settings["CACHE_PATH"]) / MANIFEST_NAME,
         build,
         Path(settings["OUTPUT_PATH"]),
         Fingerprinter(describe),
         constants=settings,
     )
-
-    class CachedTemplate(Template):
-        def render(self, *args: Any, **kwargs: Any) -> str:
-            if kwargs or len(args) != 1 or not isinstance(args[0], dict):
-                return super().render(*args, **kwargs)
-            return cache.render(self, args[0], lambda: super(CachedTemplate, self).render(*args))
-
-    # For the writer's feeds, which are not made from templates.
-    generators[0].context["chorus_render_cache"] = cache
-    _set_global(generators, FRAGMENT_FUNCTION, _fragment_function(cache))
-    for generator in generators:
-        environment = getattr(generator, "env", None)
-        if environment is None:
-            continue
-        environment.template_class = CachedTemplate
-        # Pelican makes new environments for each build (with --autoreload too), and templates
-        # do not change during one: no need to look at a template's file each time it is used.
-        environment.auto_reload = False
-        if environment.cache is not None:
-            environment.cache.clear()  # templates compiled before now are plain ones
-        getattr(generator, "_templates", {}).clear()
-    _cache = cache
 
 
 def render_fragment(cache: PageCache | None, context: Context, name: str, **values: Any) -> Markup:
@@ -230,17 +233,6 @@ def render_fragment(cache: PageCache | None, context: Context, name: str, **valu
     if cache is None:
         return Markup(render())
     return Markup(cache.fragment(template, values, context, render))
-
-
-def _fragment_function(cache: PageCache | None) -> Any:
-    return pass_context(functools.partial(render_fragment, cache))
-
-
-def _set_global(generators: list[Any], name: str, value: Any) -> None:
-    for generator in generators:
-        environment = getattr(generator, "env", None)
-        if environment is not None:
-            environment.globals[name] = value
 
 
 def save(pelican_object: Any) -> None:
