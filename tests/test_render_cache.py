@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import runpy
 import shutil
@@ -114,6 +115,32 @@ def test_an_edited_fragment_template_renders_the_pages_that_show_it_again(commun
     site.build()
     assert site.page("index.html").select("article.flagged")
     assert tree(site.output) == build_without_cache(site, tmp_path / "fresh")
+
+
+def test_a_fresh_checkout_keeps_what_the_restored_cache_holds(community, tmp_path, caplog):
+    """In CI, each run checks the code out afresh (new modification times) and restores the
+    cache directory: the theme and plugins are known by their contents, so the timeline entries
+    are kept; an edit to the theme still renders everything again."""
+    site = community
+    theme = tmp_path / "theme"
+    shutil.copytree(REPO / "theme", theme)
+    site.write_settings(THEME=str(theme))
+    site.build()
+    shutil.rmtree(site.output)  # a fresh checkout has no output
+    for path in theme.rglob("*"):
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with caplog.at_level(logging.INFO, logger="chorus_render_cache"):
+        site.build()
+    _, _, fragments_kept, fragments_rendered = kept_and_rendered(caplog)
+    assert fragments_kept > 0 and fragments_rendered == 0
+
+    caplog.clear()
+    style = theme / "static" / "css" / "style.css"
+    style.write_text(style.read_text() + "\n/* edited */\n")
+    with caplog.at_level(logging.INFO, logger="chorus_render_cache"):
+        site.build()
+    kept, _, fragments_kept, _ = kept_and_rendered(caplog)
+    assert kept == fragments_kept == 0
 
 
 def test_settings_and_templates_changes_render_every_page_again(community, tmp_path):

@@ -119,6 +119,14 @@ def test_deploy_uses_the_pages_actions(workflows):
     assert "actions/upload-pages-artifact@" in text and "actions/deploy-pages@" in text
 
 
+def test_deploy_keeps_the_render_cache_but_not_the_last_mentions_manifest(workflows):
+    steps = load(workflows["deploy.yml"])["jobs"]["build"]["steps"]
+    [cache] = [step for step in steps if step.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["path"].split() == ["cache", "!cache/chorus/mentions.json"]
+    names = [step.get("name") or step["uses"] for step in steps]
+    assert names.index(cache["name"]) < names.index("Build")
+
+
 CHORUS_LINE = re.compile(r"(?:^|[\s|&(/])chorus\s+([^|&;)>]*)")
 
 
