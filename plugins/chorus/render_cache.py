@@ -374,21 +374,16 @@ class PageCache:
 
     def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
         """The page's fingerprint, or None when it cannot be trusted."""
-        try:
-            return self._fingerprint(template, context, str(context.get("output_file")))
-        except Unstable as reason:
-            log.debug("%s is rendered (%s)", context.get("output_file"), reason)
-            return None
-
-    def _fingerprint(self, template: Any, context: Mapping[str, Any], page: str) -> str | None:
-        """A digest of everything ``template`` reads from ``context``, for output file ``page``;
-        None when what it reads cannot be known."""
         reads = self._reads(template)
         if reads is None:
             return None
         variables, sources = reads
         values = [context.get(variable, MISSING) for variable in variables]
-        return self._digest(sources, page, variables, values)
+        try:
+            return self._digest(sources, str(context.get("output_file")), variables, values)
+        except Unstable as reason:
+            log.debug("%s is rendered (%s)", context.get("output_file"), reason)
+            return None
 
     def _digest(
         self, sources: str, page: str, variables: Iterable[str], values: Iterable[Any]
