@@ -47,7 +47,7 @@ publish: $(VENV)/.installed  ## Build with publishconf.py for deployment
 	$(CHORUS) build --publish
 
 docs: $(VENV)/.installed  ## Regenerate docs/cli.md from every command's --help
-	$(BIN)/python -m chorus.cli_docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
+	$(BIN)/python -m chorus.cli.docs > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
 test: $(VENV)/.installed-test $(VENV)/.chromium  ## Install the test dependencies and run the whole suite
 	$(BIN)/python -m pytest -n auto

@@ -644,7 +644,7 @@ class Results:
 
 
 def bench_fetch(feeds: int, work: Path, results: Results) -> None:
-    from chorus.config import DEFAULTS
+    from chorus.common.config import DEFAULTS
 
     root = work / "fetch-site"
     content = root / "content"
@@ -756,8 +756,8 @@ class BuildSites:
         rich: bool = False,
         cache: bool = False,
     ) -> None:
-        from chorus.config import DEFAULTS
-        from chorus.store import CommunityStore
+        from chorus.common.config import DEFAULTS
+        from chorus.fetch.store import CommunityStore
 
         self.ours, self.plain = work / f"{prefix}-ours", work / f"{prefix}-plain"
         for root in (self.ours, self.plain):
@@ -797,10 +797,10 @@ class BuildSites:
         return self.write_post(1, number, replace(raw, date=BASE_DATE + timedelta(hours=nth)))
 
     def write_post(self, index: int, number: int, raw: SyntheticEntry | None = None) -> str:
-        from chorus.entries import Entry, ParsedFeed
-        from chorus.members import Member
-        from chorus.sanitize import sanitize_html
-        from chorus.store import make_post
+        from chorus.common.sanitize import sanitize_html
+        from chorus.fetch.entries import Entry, ParsedFeed
+        from chorus.fetch.store import make_post
+        from chorus.members.registry import Member
 
         if raw is None:
             raw = synthetic_entry(index, number, self.per_member, self.html_bytes, self.rich)

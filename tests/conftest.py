@@ -247,7 +247,7 @@ def cli(site: Site) -> Callable[..., Any]:
     """Run the real ``chorus`` CLI (in-process, through click) against the site."""
     from click.testing import CliRunner
 
-    from chorus.cli import main
+    from chorus.cli.main import main
 
     def run(*args: str, expect: int | None = 0) -> Any:
         result = CliRunner().invoke(main, ["--settings", str(site.settings_file), *args])

@@ -20,8 +20,8 @@ ISSUE_DATE = "2026-11-09"
 def register_newsletter() -> None:
     """Make ``chorus newsletter`` available on ``chorus.cli.main`` (a no-op once cli.py adds it
     itself)."""
-    from chorus.cli import main
-    from chorus.cli_newsletter import newsletter
+    from chorus.cli.main import main
+    from chorus.cli.newsletter import newsletter
 
     if "newsletter" not in main.commands:
         main.add_command(newsletter)
@@ -31,7 +31,7 @@ def register_newsletter() -> None:
 RUN_CLI = (
     f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r});"
     "from newsletter_helpers import register_newsletter; register_newsletter();"
-    "from chorus.cli import main; main(prog_name='chorus')"
+    "from chorus.cli.main import main; main(prog_name='chorus')"
 )
 
 

@@ -118,7 +118,7 @@ def test_demo_site_builds_without_warnings(tmp_path, caplog):
     settings_file = write_site_settings(root)
     from click.testing import CliRunner
 
-    from chorus.cli import main
+    from chorus.cli.main import main
 
     fetched = CliRunner().invoke(main, ["--settings", str(settings_file), "fetch"])
     assert fetched.exit_code == 0, fetched.output

@@ -10,7 +10,7 @@ import sys
 import click
 import pytest
 
-from chorus.cli import main
+from chorus.cli.main import main
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):

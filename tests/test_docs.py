@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 import pytest
 
-from chorus.cli import main
-from chorus.cli_docs import commands, render
-from chorus.config import DEFAULTS, ENVIRONMENT_ONLY
+from chorus.cli.docs import commands, render
+from chorus.cli.main import main
+from chorus.common.config import DEFAULTS, ENVIRONMENT_ONLY
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

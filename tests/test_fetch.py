@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from chorus.aggregate import run_fetch
-from chorus.config import Config
-from chorus.members import load_registry
-from chorus.store import read_stored
+from chorus.common.config import Config
+from chorus.fetch.run import run_fetch
+from chorus.fetch.store import read_stored
+from chorus.members.registry import load_registry
 
 
 def rss(*items: str, title: str = "Test feed", link: str = "https://blog.example/") -> str:
@@ -95,12 +95,12 @@ def test_unchanged_bytes_are_not_parsed_again(site, feed_server, cli, monkeypatc
     post = site.posts("ada")[0]
     before = post.stat().st_mtime_ns
 
-    import chorus.aggregate
+    import chorus.fetch.run
 
     def must_not_parse(*args, **kwargs):
         raise AssertionError("unchanged bytes were parsed again")
 
-    monkeypatch.setattr(chorus.aggregate, "parse_compressed_feed", must_not_parse)
+    monkeypatch.setattr(chorus.fetch.run, "parse_compressed_feed", must_not_parse)
     result = cli("fetch")
     assert "not modified" in result.output
     assert post.stat().st_mtime_ns == before
@@ -237,7 +237,7 @@ def test_a_scan_reads_only_the_post_files_changed_since_the_last_run(
     by_slug = {meta(path)["chorus_original_url"].split("/")[-2]: path for path in site.posts("ada")}
     assert (config.cache_dir / "chorus" / "community-index.json").is_file()
 
-    import chorus.store
+    import chorus.fetch.store
 
     read = []
 
@@ -245,9 +245,11 @@ def test_a_scan_reads_only_the_post_files_changed_since_the_last_run(
         read.append(path.name)
         return real_read_stored(path)
 
-    real_read_stored = chorus.store.read_stored
-    monkeypatch.setattr(chorus.store, "read_stored", counting_read_stored)
-    chorus.store.approve([by_slug["two"]])  # an editor's change, which the index must not hide
+    real_read_stored = chorus.fetch.store.read_stored
+    monkeypatch.setattr(chorus.fetch.store, "read_stored", counting_read_stored)
+    chorus.fetch.store.approve(
+        [by_slug["two"]]
+    )  # an editor's change, which the index must not hide
     by_slug["three"].unlink()  # and an editor's removal
     feed_server.add("/f", rss(item("one"), item("two"), item("three"), item("four")))
     report = run_fetch(config, members.values())
@@ -431,7 +433,7 @@ def test_report_lists_files_only_up_to_a_screenful(site, feed_server, cli):
 
 
 def test_many_feeds_are_parsed_in_worker_processes(site, feed_server, cli):
-    from chorus.aggregate import PROCESS_POOL_THRESHOLD
+    from chorus.fetch.run import PROCESS_POOL_THRESHOLD
 
     count = PROCESS_POOL_THRESHOLD + 4
     for n in range(count):

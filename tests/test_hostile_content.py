@@ -33,7 +33,7 @@ FIRE_EVENTS = """() => {
 def hostile_site(tmp_path_factory):
     from click.testing import CliRunner
 
-    from chorus.cli import main
+    from chorus.cli.main import main
     from conftest import Site
 
     site = Site(tmp_path_factory.mktemp("hostile"))

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from chorus.fetch import parse_retry_after
+from chorus.fetch.http import parse_retry_after
 from test_fetch import item, rss
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chorus.importers import (
+from chorus.members.registry import load_registry
+from chorus.onboarding.importers import (
     Candidate,
     SourceError,
     detect_format,
@@ -15,7 +16,6 @@ from chorus.importers import (
     read_source,
     to_new_members,
 )
-from chorus.members import load_registry
 
 IMPORTS = Path(__file__).resolve().parent / "imports"
 ADA = "https://ada.example/feed.atom"

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from pelican import Pelican
 from pelican.settings import read_settings
 
-from chorus import cli_site
-from chorus.cli import main
-from chorus.scaffold import ScaffoldError, SiteAnswers, create_site, template_files
+from chorus.cli import init as cli_site
+from chorus.cli.main import main
+from chorus.onboarding.scaffold import ScaffoldError, SiteAnswers, create_site, template_files
 
 ANSWERS = [
     "--name",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chorus.members import load_registry
+from chorus.members.registry import load_registry
 
 
 def registry(site):

@@ -14,7 +14,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from chorus.members import Member, load_registry, read_member
+from chorus.members.registry import Member, load_registry, read_member
 from chorus.newsletter.check import HARD_LIMIT, check_message
 from chorus.newsletter.collect import Post, collect, default_summary, new_members
 from chorus.newsletter.email import EmailError, build_message, html_to_text, important, render
@@ -664,7 +664,7 @@ def test_the_demo_issue_passes_every_check(tmp_path):
 
     from click.testing import CliRunner
 
-    from chorus.cli import main
+    from chorus.cli.main import main
     from sites import write_site_settings
 
     root = tmp_path / "demo"

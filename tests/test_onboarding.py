@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chorus import cli_site
-from chorus.frontmatter import FRONT_MATTER
-from chorus.members import read_member
+from chorus.cli import members as cli_members
+from chorus.common.frontmatter import FRONT_MATTER
+from chorus.members.registry import read_member
 
 RSS = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>{title}</title><link>{site}</link>
@@ -157,12 +157,12 @@ def test_add_without_a_feed_and_without_the_network_says_what_to_give(site, cli)
 
 
 def test_add_asks_for_what_is_missing_at_a_terminal(site, feed_server, cli, monkeypatch):
-    monkeypatch.setattr(cli_site, "interactive", lambda: True)
+    monkeypatch.setattr(cli_members, "interactive", lambda: True)
     url = feed(feed_server)
     feed_server.add("/", "<html>no feeds here</html>", headers={"Content-Type": "text/html"})
     from click.testing import CliRunner
 
-    from chorus.cli import main
+    from chorus.cli.main import main
 
     result = CliRunner().invoke(
         main,

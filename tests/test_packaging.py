@@ -37,7 +37,7 @@ def test_the_installed_package_finds_the_theme_and_the_template():
 
     assert Path(chorus_theme.PATH, "templates", "base.html").is_file()
     assert Path(chorus_theme.PATH, "static", "css", "style.css").is_file()
-    template = files("chorus") / "site_template"
+    template = files("chorus.onboarding") / "site_template"
     assert (template / "dot-github" / "workflows" / "fetch.yml").is_file()
     assert (template / "pelicanconf.py.jinja").is_file()
 
@@ -79,12 +79,12 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_holds_every_part(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in (
-        "chorus/cli.py",
+        "chorus/cli/main.py",
         "chorus/newsletter/__init__.py",
-        "chorus/site_template/pelicanconf.py.jinja",
-        "chorus/site_template/dot-github/workflows/deploy.yml",
-        "chorus/site_template/dot-gitignore",
-        "chorus/site_template/content/sample-feeds/example.xml",
+        "chorus/onboarding/site_template/pelicanconf.py.jinja",
+        "chorus/onboarding/site_template/dot-github/workflows/deploy.yml",
+        "chorus/onboarding/site_template/dot-gitignore",
+        "chorus/onboarding/site_template/content/sample-feeds/example.xml",
         "chorus_members/__init__.py",
         "chorus_credit/__init__.py",
         "chorus_theme/__init__.py",

@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-from chorus import sanitize
-from chorus.entries import Entry, FeedError, ParsedFeed
-from chorus.parse import parse_feed
+from chorus.common import sanitize
+from chorus.fetch.entries import Entry, FeedError, ParsedFeed
+from chorus.fetch.parse import parse_feed
 from conftest import FEEDS, FeedServer
 
 DEFAULT_URL = "https://example.org/feed"

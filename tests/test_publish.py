@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from chorus.cli import main
+from chorus.cli.main import main
 from sites import REPO, write_site_settings
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from jinja2 import DictLoader, Environment
 
-from chorus.files import Unchanged, WriteIfChanged
-from chorus.render_cache import Fingerprinter, Unstable, template_inputs
+from chorus.common.files import Unchanged, WriteIfChanged
+from chorus.site.render_cache import Fingerprinter, Unstable, template_inputs
 from sites import REPO, write_site_settings
 
 PLUGINS = runpy.run_path(str(REPO / "pelicanconf.py"))["PLUGINS"]

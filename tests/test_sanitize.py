@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from chorus import sanitize
-from chorus.sanitize import excerpt_html, plain_text, sanitize_html
-from chorus.urls import local_feed_path, normalise_link, web_url
+from chorus.common import sanitize
+from chorus.common.sanitize import excerpt_html, plain_text, sanitize_html
+from chorus.common.urls import local_feed_path, normalise_link, web_url
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 # Attributes the sanitizer itself adds: rel on links, lazy loading on images.
@@ -596,7 +596,7 @@ def test_output_is_identical_across_processes():
         '<a href="b/" title="t" hreflang="en">b</a><td colspan="2" rowspan="3">c</td></p>'
     )
     program = (
-        "import sys; from chorus.sanitize import sanitize_html; "
+        "import sys; from chorus.common.sanitize import sanitize_html; "
         f"sys.stdout.write(sanitize_html({snippet!r}, 'https://example.org/x/'))"
     )
     outputs = {

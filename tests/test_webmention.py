@@ -28,12 +28,12 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from click.testing import CliRunner
 
-from chorus.cli import Site as CliSite
-from chorus.cli_mentions import mentions
-from chorus.config import ConfigError, SendConfig
-from chorus.mention_manifest import Page, external_links, load_manifest, make_page
-from chorus.mentions import LogEntry, LogError, Send, SendLog, plan, run
-from chorus.webmention import (
+from chorus.cli.common import Site as CliSite
+from chorus.cli.mentions import mentions
+from chorus.common.config import ConfigError, SendConfig
+from chorus.mentions.dispatch import LogEntry, LogError, Send, SendLog, plan, run
+from chorus.mentions.manifest import Page, external_links, load_manifest, make_page
+from chorus.mentions.webmention import (
     AddressRefused,
     Discovery,
     Endpoint,

@@ -14,8 +14,8 @@ import click
 import pytest
 import yaml
 
-from chorus.cli import main
-from chorus.scaffold import SiteAnswers, create_site
+from chorus.cli.main import main
+from chorus.onboarding.scaffold import SiteAnswers, create_site
 
 BIN = Path(sys.executable).parent
 

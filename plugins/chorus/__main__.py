@@ -1,5 +1,5 @@
 """``python -m chorus``: the same as the ``chorus`` command."""
 
-from chorus.cli import main
+from chorus.cli.main import main
 
 main()

@@ -21,9 +21,9 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.writers import Writer
 
-from chorus.config import apply_defaults
-from chorus.credit import blog_posting, credit_html
-from chorus.files import WriteIfChanged
+from chorus.common.config import apply_defaults
+from chorus.common.files import WriteIfChanged
+from chorus.site.credit import blog_posting, credit_html
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

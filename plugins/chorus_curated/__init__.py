@@ -16,14 +16,14 @@ from typing import Any
 from pelican import signals
 from pelican.readers import HTMLReader
 
-from chorus.config import apply_defaults
-from chorus.sanitize import excerpt_html, link_remote_images, plain_text, sanitize_html
-from chorus.urls import web_url
+from chorus.common.config import apply_defaults
+from chorus.common.sanitize import excerpt_html, link_remote_images, plain_text, sanitize_html
+from chorus.common.urls import web_url
 
 log = logging.getLogger(__name__)
 
 
-# The exact shape chorus.store writes. Files that still have it are read with one regular
+# The exact shape chorus.fetch.store writes. Files that still have it are read with one regular
 # expression instead of Pelican's HTMLParser (the larger part of reading 2,000 posts); anything
 # else, a hand-edited file say, goes through Pelican's own reader.
 _STORE_FORMAT = re.compile(

@@ -14,11 +14,11 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.writers import Writer
 
-from chorus.config import Config, apply_defaults
-from chorus.credit import by_activity, member_views, opml
-from chorus.health import feed_health
-from chorus.members import load_registry
-from chorus.state import load_state
+from chorus.common.config import Config, apply_defaults
+from chorus.fetch.health import feed_health
+from chorus.fetch.state import load_state
+from chorus.members.registry import load_registry
+from chorus.site.credit import by_activity, member_views, opml
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
-from chorus.config import SendConfig, apply_defaults
-from chorus.mention_manifest import Page, make_page, manifest_path, write_manifest
-from chorus.urls import web_url
+from chorus.common.config import SendConfig, apply_defaults
+from chorus.common.urls import web_url
+from chorus.mentions.manifest import Page, make_page, manifest_path, write_manifest
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.writers import Writer
 
-from chorus.config import Config, apply_defaults
-from chorus.members import Member, load_registry
+from chorus.common.config import Config, apply_defaults
+from chorus.common.urls import web_url
+from chorus.members.registry import Member, load_registry
 from chorus.newsletter.issue import load_issues
 from chorus.newsletter.present import Presented, present, render_intro
 from chorus.newsletter.settings import NewsletterConfig
-from chorus.urls import web_url
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class IssueView:
         return self._content(site_url)
 
     def render_key(self) -> dict[str, Any]:
-        """What of the issue reaches a page, for the render cache (``chorus.render_cache``):
+        """What of the issue reaches a page, for the render cache (``chorus.site.render_cache``):
         everything it was made from, and its neighbours by number."""
         hidden = {"_content", "newer", "older"}
         return {key: value for key, value in vars(self).items() if key not in hidden} | {

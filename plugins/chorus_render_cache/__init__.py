@@ -3,7 +3,7 @@ what many pages share once (``render_fragment``), and spare Pelican its quadrati
 over tags, categories and authors (``prepare_term_pages``).
 
 Every template a generator loads becomes a ``CachedTemplate``, whose ``render`` hands back the
-page already in the output directory when nothing it reads has changed (``chorus.render_cache``
+page already in the output directory when nothing it reads has changed (``chorus.site.render_cache``
 says how that is decided). Pelican still writes every page, so everything that watches pages
 being written sees them all. ``CHORUS_RENDER_CACHE = False`` turns it off; deleting the output
 directory (or ``<CACHE_PATH>/chorus/render-manifest.json``) renders every page once.
@@ -29,8 +29,8 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 
 from chorus import __version__
-from chorus.config import apply_defaults
-from chorus.render_cache import (
+from chorus.common.config import apply_defaults
+from chorus.site.render_cache import (
     FRAGMENT_FUNCTION,
     MANIFEST_NAME,
     Fingerprinter,

@@ -11,9 +11,9 @@ from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 
-from chorus.config import apply_defaults
-from chorus.sanitize import plain_text
-from chorus.search import SearchEntry, search_index
+from chorus.common.config import apply_defaults
+from chorus.common.sanitize import plain_text
+from chorus.site.search import SearchEntry, search_index
 
 SUMMARY_CHARS = 240
 

@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from chorus.members import Member
+from chorus.common.sanitize import plain_text
+from chorus.common.urls import normalise_link
+from chorus.members.registry import Member
 from chorus.newsletter.issue import Item
-from chorus.sanitize import plain_text
-from chorus.urls import normalise_link
 
 EXCERPT_CHARS = 280  # a newsletter excerpt is a teaser: two or three lines in a mail client
 

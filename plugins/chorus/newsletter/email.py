@@ -20,11 +20,11 @@ import css_inline
 import jinja2
 from markupsafe import Markup, escape
 
-from chorus.members import Member
+from chorus.common.urls import web_url
+from chorus.members.registry import Member
 from chorus.newsletter.issue import Issue
 from chorus.newsletter.present import present
 from chorus.newsletter.settings import NewsletterConfig
-from chorus.urls import web_url
 
 HTML_TEMPLATE = "email/issue.html"
 TEXT_TEMPLATE = "email/issue.txt"

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import yaml
 
-from chorus.files import write_atomic
-from chorus.frontmatter import FRONT_MATTER, load_yaml, read_front_matter
+from chorus.common.files import write_atomic
+from chorus.common.frontmatter import FRONT_MATTER, load_yaml, read_front_matter
 
 Status = Literal["draft", "ready", "sent"]
 STATUSES: tuple[Status, ...] = ("draft", "ready", "sent")

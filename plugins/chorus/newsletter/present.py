@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import markdown
 
-from chorus.members import Member
+from chorus.common.sanitize import sanitize_html
+from chorus.members.registry import Member
 from chorus.newsletter.issue import Issue, period_label
-from chorus.sanitize import sanitize_html
 
 _ANCHOR_JUNK = re.compile(r"[^a-z0-9]+")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chorus import __version__
-from chorus.files import write_atomic
+from chorus.common.files import write_atomic
 from chorus.newsletter.email import Rendered
 
 log = logging.getLogger(__name__)

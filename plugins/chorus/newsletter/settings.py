@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chorus.config import DEFAULTS, ConfigError, check_setting_names
-from chorus.urls import web_url
+from chorus.common.config import DEFAULTS, ConfigError, check_setting_names
+from chorus.common.urls import web_url
 
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}

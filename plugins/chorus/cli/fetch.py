@@ -1,0 +1,248 @@
+"""``chorus fetch`` and ``chorus approve``: bring members' posts in, print what happened, and
+publish the drafts an editor has reviewed (thin commands over ``chorus.fetch``)."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from chorus.cli.common import Site, console, errors, pass_site, print_problems, relative
+
+if TYPE_CHECKING:
+    from chorus.fetch.run import FetchReport, MemberReport
+
+# In a fetch report: new and updated files listed one by one up to this many; every member
+# listed up to this many members (past it, only those with news).
+LIST_AT_MOST = 50
+QUIET_MEMBERS_LISTED = 20
+FEED_OUTCOMES = {
+    "ok": "fetched",
+    "not_modified": "not modified",
+    "failed": "failed",
+    "deferred": "asked us to wait",
+    "gone": "gone",
+    "pending": "not reached",
+}
+
+
+@click.command()
+@click.argument("handles", nargs=-1)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when writing to a terminal).",
+)
+@click.option(
+    "--every-member",
+    is_flag=True,
+    help=f"List every member in the report; past {QUIET_MEMBERS_LISTED} members, only "
+    "those with news are listed by default.",
+)
+@pass_site
+def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_member: bool) -> None:
+    """Fetch members' feeds and write new and changed posts into content/community/.
+
+    Give HANDLES to fetch only those members. Exits 1 if any feed failed (the other feeds are
+    still fetched and written). Example: chorus fetch ada grace
+    """
+    from chorus.fetch.run import run_fetch
+
+    config = site.config
+    registry = site.registry()
+    if not registry.ok:
+        print_problems(registry)
+        errors.print(
+            "The members registry has errors, so nothing was fetched or written. "
+            "Fix them (chorus members check) and fetch again."
+        )
+        sys.exit(1)
+    unknown = sorted(set(handles) - set(registry.members))
+    if unknown:
+        raise click.UsageError(f"no member with handle {', '.join(unknown)}")
+    chosen = [m for h, m in registry.members.items() if not handles or h in handles]
+    total = len({url for member in chosen for url in member.feeds})
+    show = console.is_terminal if progress is None else progress
+    with Progress(
+        TextColumn("Fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=errors,
+        disable=not show,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+        done: set[str] = set()
+
+        def advance(feed: Any) -> None:
+            if feed.url not in done:
+                done.add(feed.url)
+                bar.update(task, advance=1, description=feed.url)
+
+        report = run_fetch(config, chosen, on_feed_done=advance)
+    _print_report(report, every_member=every_member)
+    sys.exit(0 if report.ok else 1)
+
+
+def _print_report(report: FetchReport, *, every_member: bool = False) -> None:
+    listed_members = report.members
+    if not every_member and len(report.members) > QUIET_MEMBERS_LISTED:
+        # On a large site the members with nothing new would bury the ones with news.
+        listed_members = [member for member in report.members if _has_news(member)]
+    table = Table(title="Fetch report", title_justify="left", show_edge=False)
+    for column in ("member", "new", "updated", "unchanged", "skipped", "not modified", "failed"):
+        table.add_column(column, justify="left" if column in ("member", "failed") else "right")
+    for member in listed_members:
+        failed = len(member.failed)
+        table.add_row(
+            member.handle,
+            _count(len(member.new), "green"),
+            _count(len(member.updated), "yellow"),
+            str(member.unchanged),
+            str(member.filtered + member.duplicates),
+            str(member.not_modified),
+            _count(failed, "red"),
+        )
+    if listed_members:
+        console.print(table)
+        console.print(
+            "[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
+            "posted by someone; not modified/failed: feeds[/dim]",
+            soft_wrap=True,
+        )
+    quiet = len(report.members) - len(listed_members)
+    if quiet:
+        console.print(
+            f"{quiet:,} other member{'s' * (quiet != 1)}: nothing new "
+            "(chorus fetch --every-member lists them)",
+            soft_wrap=True,
+        )
+    console.print(_totals(report), soft_wrap=True)
+    # Past a screenful, the table's counts and `git status` say more than a list of files.
+    listed = sum(len(m.new) + len(m.updated) for m in report.members) <= LIST_AT_MOST
+    for member in listed_members:
+        for feed in member.failed:
+            console.print(
+                f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}", soft_wrap=True
+            )
+        if listed:
+            for path in member.new:
+                console.print(f"  [green]new[/green]     community/{path}", soft_wrap=True)
+            for path in member.updated:
+                console.print(
+                    f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
+                    soft_wrap=True,
+                )
+        for feed in member.feeds:
+            if feed.moved_to:
+                console.print(
+                    f"  [yellow]moved[/yellow]   {member.handle}: {feed.url} now "
+                    f"redirects permanently to {feed.moved_to}; update the member file",
+                    soft_wrap=True,
+                )
+            if feed.warning:
+                console.print(
+                    f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}",
+                    soft_wrap=True,
+                )
+    failures = sum(len(member.failed) for member in report.members)
+    if failures:
+        errors.print(
+            f"[red]{failures} feed(s) failed[/red]; the others were fetched. Posts "
+            "already on the site stay there. Fix or remove the URLs above, or retry "
+            "later.",
+            soft_wrap=True,
+        )
+
+
+def _has_news(member: MemberReport) -> bool:
+    """Something for a reader of the report: posts written, or a feed to look at."""
+    return bool(
+        member.new
+        or member.updated
+        or any(feed.outcome != "not_modified" or feed.moved_to for feed in member.feeds)
+    )
+
+
+def _totals(report: FetchReport) -> str:
+    feeds = {feed.url: feed for member in report.members for feed in member.feeds}
+    outcomes = Counter(feed.outcome for feed in feeds.values())
+    new = sum(len(member.new) for member in report.members)
+    updated = sum(len(member.updated) for member in report.members)
+    parts = [f"{outcomes[key]:,} {label}" for key, label in FEED_OUTCOMES.items() if outcomes[key]]
+    return (
+        f"{len(feeds):,} feed{'s' * (len(feeds) != 1)} ({', '.join(parts) or 'none'}); "
+        f"{new:,} new post{'s' * (new != 1)}, {updated:,} updated"
+    )
+
+
+def _count(value: int, colour: str) -> str:
+    return f"[{colour}]{value}[/{colour}]" if value else "0"
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option("--all", "approve_all", is_flag=True, help="Publish every draft.")
+@click.option(
+    "--paths", is_flag=True, help="Only print the drafts' paths, one a line, for scripts."
+)
+@pass_site
+def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool) -> None:
+    """Publish draft posts; with no arguments, list the drafts waiting for review.
+
+    TARGETS are post files or member handles (all of that member's drafts).
+    Example: chorus approve ada content/community/grace/some-post-1a2b3c4d.html
+    """
+    from chorus.fetch.store import approve as publish
+    from chorus.fetch.store import drafts
+
+    root = site.config.community_dir
+    waiting = list(drafts(root))
+    if paths:
+        if targets or approve_all:
+            raise click.UsageError("--paths only lists; it takes no TARGETS and no --all")
+        for post in waiting:
+            click.echo(relative(post.path))
+        return
+    if not targets and not approve_all:
+        for post in waiting:
+            console.print(
+                f"{relative(post.path)}  [dim]{post.handle} · {post.date[:10]}[/dim]",
+                soft_wrap=True,
+            )
+        console.print(
+            f"{len(waiting)} draft(s). Publish with: chorus approve --all, "
+            "or chorus approve HANDLE|FILE ...",
+            soft_wrap=True,
+        )
+        return
+    chosen = []
+    for post in waiting:
+        if approve_all or post.handle in targets or _matches_file(post.path, targets):
+            chosen.append(post.path)
+    unmatched = [
+        t
+        for t in targets
+        if t not in {p.handle for p in waiting}
+        and not any(_matches_file(p.path, (t,)) for p in waiting)
+    ]
+    for target in unmatched:
+        errors.print(
+            f"[yellow]no draft matches {target}[/yellow] (already published, or no "
+            "such member or file)"
+        )
+    for path in publish(chosen):
+        console.print(f"[green]published[/green] {relative(path)}", soft_wrap=True)
+    if unmatched:
+        sys.exit(1)
+
+
+def _matches_file(path: Path, targets: tuple[str, ...]) -> bool:
+    return any(Path(target).resolve() == path.resolve() for target in targets)

@@ -1,0 +1,338 @@
+"""The fetch run: fetch every feed, parse what changed, curate and write its posts, report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+from chorus.common.config import Config
+from chorus.common.files import flush_all
+from chorus.fetch.entries import Entry, FeedError, ParsedFeed
+from chorus.fetch.http import Response, fetch_all
+from chorus.fetch.parse import parse_compressed_feed
+from chorus.fetch.state import FeedState, Validators, load_state, save_state
+from chorus.fetch.store import INDEX_NAME, CommunityStore, StoredPost, make_post
+from chorus.members.registry import Member
+
+log = logging.getLogger(__name__)
+# Below this many feeds, starting worker processes costs more than parsing in one.
+PROCESS_POOL_THRESHOLD = 16
+
+
+@dataclass
+class FeedReport:
+    """What happened to one feed."""
+
+    url: str
+    outcome: str = "pending"  # ok | not_modified | failed | deferred | gone
+    error: str | None = None
+    warning: str | None = None
+    moved_to: str | None = None
+
+
+@dataclass
+class MemberReport:
+    """What one fetch run did for one member."""
+
+    handle: str
+    new: list[str] = field(default_factory=list)  # file paths, relative to the community dir
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    feeds: list[FeedReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FeedReport]:
+        return [feed for feed in self.feeds if feed.outcome == "failed"]
+
+    @property
+    def not_modified(self) -> int:
+        return sum(feed.outcome in ("not_modified", "unchanged") for feed in self.feeds)
+
+
+@dataclass
+class FetchReport:
+    """The whole run, member by member."""
+
+    members: list[MemberReport]
+
+    @property
+    def ok(self) -> bool:
+        """No feed failed this run (feeds set aside as gone or asked to wait do not count)."""
+        return not any(member.failed for member in self.members)
+
+
+def run_fetch(
+    config: Config,
+    members: Iterable[Member],
+    *,
+    on_feed_done: Callable[[FeedReport], None] | None = None,
+    now: datetime | None = None,
+) -> FetchReport:
+    """Fetch, curate and write every member's feeds; never raises for one bad feed."""
+    members = list(members)
+    now = now or datetime.now(UTC)
+    remove_stale_temporaries(config.community_dir)
+    state = load_state(config.state_file)
+    reports = {
+        m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
+    }
+    reports_by_url: dict[str, list[FeedReport]] = {}
+    for report in reports.values():
+        for feed_report in report.feeds:
+            reports_by_url.setdefault(feed_report.url, []).append(feed_report)
+    store = CommunityStore(
+        config.community_dir, config.curated_category, index_file=config.cache_dir / INDEX_NAME
+    )
+    curator = Curator(members, store, reports, config, now)
+    responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
+    to_fetch = []
+    for url in sorted(reports_by_url):
+        reason = _set_aside(state.get(url), now)
+        if reason is None:
+            to_fetch.append(url)
+            continue
+        for feed_report in reports_by_url[url]:
+            feed_report.outcome, feed_report.warning = reason
+            if on_feed_done:
+                on_feed_done(feed_report)
+
+    with _parser_pool(len(to_fetch)) as pool:
+
+        async def on_response(response: Response) -> None:
+            known = state.get(response.url)
+            feed = None
+            if response.outcome == "ok" and known and known.sha256 == response.sha256:
+                # Same bytes as last time (a server that ignores conditional requests).
+                response = replace(response, outcome="not_modified", body=b"")
+            elif response.outcome == "ok":
+                # Parsing is slower than the network, and fetching must not wait for it (a
+                # stalled feed would then start late and hold up the end of the run); so the
+                # bodies waiting for a parser wait compressed, at a fifth of their size.
+                compressed = zlib.compress(response.body, 1)
+                response = replace(response, body=b"")
+                job = partial(
+                    parse_compressed_feed,
+                    compressed,
+                    response.url,
+                    dict(response.headers),
+                    max_entries=config.max_entries_per_feed,
+                    now=now,
+                )
+                try:
+                    feed = await asyncio.get_running_loop().run_in_executor(pool, job)
+                except FeedError as error:
+                    response = replace(response, outcome="failed", error=str(error))
+                except Exception as error:  # a parser bug must cost one feed, not the run
+                    log.exception("%s: parser failure", response.url)
+                    response = replace(
+                        response,
+                        outcome="failed",
+                        error=f"parser failure: {type(error).__name__}: {error}",
+                    )
+            responses[response.url] = response
+            if feed is not None:
+                # Written now, so that no parsed feed waits in memory for the others.
+                curator.curate(response.url, feed)
+            for feed_report in reports_by_url[response.url]:
+                _record(feed_report, response, feed)
+                if on_feed_done:
+                    on_feed_done(feed_report)
+
+        asyncio.run(
+            fetch_all(
+                [(url, _validators(state, url)) for url in to_fetch],
+                config,
+                on_response,
+            )
+        )
+
+    for url, response in responses.items():
+        state[url] = _next_state(state.get(url, FeedState()), response, now)
+    # The state may only say "seen" once the posts it stands for are safely on disk.
+    flush_all()
+    save_state(config.state_file, state)
+    store.save_index()
+    return FetchReport([reports[m.handle] for m in members])
+
+
+def _validators(state: dict[str, FeedState], url: str) -> Validators | None:
+    return state[url].validators if url in state else None
+
+
+def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> None:
+    report.outcome = response.outcome
+    report.error = response.error
+    report.moved_to = response.moved_to
+    report.warning = feed.warning if feed else None
+    if response.outcome == "failed":
+        log.info("%s: %s", response.url, response.error)
+
+
+@dataclass
+class _Claim:
+    """A post this run wrote or kept, and which feed of which member it came from."""
+
+    rank: tuple[int, int]  # (member's place in the registry, feed's place in the member file)
+    report: MemberReport
+    outcome: str  # new | updated | unchanged
+    stored: StoredPost
+
+
+class Curator:
+    """Filters a parsed feed's entries and writes them as posts, one feed at a time.
+
+    Feeds are curated in whatever order the network delivers them, yet a run's result must not
+    depend on that order: an entry found in several feeds in one run goes to the first of them
+    in registry order (members in order, then each member's feeds in order), even when a later
+    one arrived, and was written, first.
+    """
+
+    def __init__(
+        self,
+        members: list[Member],
+        store: CommunityStore,
+        reports: dict[str, MemberReport],
+        config: Config,
+        now: datetime,
+    ) -> None:
+        self.store = store
+        self.reports = reports
+        self.config = config
+        self.now = now
+        self.readers: dict[str, list[tuple[tuple[int, int], Member]]] = {}
+        for member_rank, member in enumerate(members):
+            for feed_rank, url in enumerate(member.feeds):
+                self.readers.setdefault(url, []).append(((member_rank, feed_rank), member))
+        self.claims: dict[str, _Claim] = {}  # post id -> the feed this run took it from
+        self.scanned = False
+
+    def curate(self, url: str, feed: ParsedFeed) -> None:
+        if not self.scanned:
+            # Only once some feed brings entries: a run of 304s never reads the posts.
+            self.store.scan()
+            self.scanned = True
+        for rank, member in self.readers.get(url, ()):
+            for entry in feed.entries:
+                self._curate_entry(rank, member, entry, feed)
+
+    def _curate_entry(
+        self, rank: tuple[int, int], member: Member, entry: Entry, feed: ParsedFeed
+    ) -> None:
+        report = self.reports[member.handle]
+        tags = entry.tags
+        folded = {tag.casefold() for tag in tags}
+        config = self.config
+        if (
+            not member.accepts_tags(tags)
+            or folded & config.exclude_tags
+            or (config.include_tags and not folded & config.include_tags)
+        ):
+            report.filtered += 1
+            return
+        existing = self.store.find(entry)
+        claim = self.claims.get(existing.id) if existing is not None else None
+        if claim is not None and claim.rank < rank:
+            report.duplicates += 1
+            return
+        if claim is not None and (claim.outcome == "new" or existing.handle == member.handle):
+            # This feed comes before the one that wrote the post this run: it takes it over.
+            self._withdraw(claim)
+            existing = None if claim.outcome == "new" else existing
+        if existing is not None and existing.handle != member.handle:
+            report.duplicates += 1  # another member's since an earlier run
+            return
+        post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
+        outcome, stored = self.store.write(post, existing, published=member.trusted, now=self.now)
+        relative = str(stored.path.relative_to(config.community_dir))
+        self.claims[stored.id] = _Claim(rank, report, outcome, stored)
+        if outcome == "new":
+            report.new.append(relative)
+        elif outcome == "updated":
+            report.updated.append(relative)
+        else:
+            report.unchanged += 1
+
+    def _withdraw(self, claim: _Claim) -> None:
+        """Undo what a later feed did with a post, counting it as its duplicate instead."""
+        report = claim.report
+        relative = str(claim.stored.path.relative_to(self.config.community_dir))
+        if claim.outcome == "new":
+            self.store.remove(claim.stored)  # written by this run: nothing published is lost
+            report.new.remove(relative)
+        elif claim.outcome == "updated":
+            report.updated.remove(relative)
+        else:
+            report.unchanged -= 1
+        report.duplicates += 1
+        del self.claims[claim.stored.id]
+
+
+def _next_state(previous: FeedState, response: Response, now: datetime) -> FeedState:
+    if response.outcome == "failed":
+        return previous.updated(
+            last_error=response.error,
+            failures=previous.failures + 1,
+            moved_to=response.moved_to,
+            retry_after=response.retry_after.isoformat() if response.retry_after else None,
+            gone=f"{now:%Y-%m-%d}" if response.status == 410 else None,
+        )
+    health = {
+        "last_success": f"{now:%Y-%m-%d}",
+        "last_error": None,
+        "failures": 0,
+        "retry_after": None,
+        "gone": None,
+        "moved_to": response.moved_to,
+    }
+    if response.outcome == "not_modified":
+        return previous.updated(
+            etag=response.etag or previous.etag,
+            last_modified=response.last_modified or previous.last_modified,
+            **health,
+        )
+    return FeedState(
+        etag=response.etag,
+        last_modified=response.last_modified,
+        sha256=response.sha256,
+        **health,
+    )
+
+
+def _set_aside(known: FeedState | None, now: datetime) -> tuple[str, str] | None:
+    """Why a feed is not to be asked this run (its outcome and a note), or None to fetch it."""
+    if known is None:
+        return None
+    if known.gone:
+        return "gone", (
+            f"answered 410 Gone on {known.gone}; not asked again: remove it from "
+            "the member file (or delete its entry in the state file to retry)"
+        )
+    if known.retry_after and datetime.fromisoformat(known.retry_after) > now:
+        return "deferred", f"the server asked us to wait until {known.retry_after}"
+    return None
+
+
+def remove_stale_temporaries(root: Path) -> None:
+    """Temporary files a killed run left behind (atomic writes that never got renamed)."""
+    for temporary in root.glob("**/.*.tmp"):
+        log.info("removing %s, left by an interrupted run", temporary)
+        temporary.unlink(missing_ok=True)
+
+
+def _parser_pool(feeds: int) -> Executor:
+    """Processes for many feeds (parsing is CPU-bound), one thread for a handful."""
+    if feeds < PROCESS_POOL_THRESHOLD:
+        return ThreadPoolExecutor(max_workers=1)
+    # "spawn": the fetching process runs an event loop and resolver threads, unsafe to fork.
+    return ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=get_context("spawn"))

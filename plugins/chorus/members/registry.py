@@ -1,0 +1,249 @@
+"""The members registry: one Markdown file with YAML front matter per member."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from chorus.common.frontmatter import read_front_matter
+from chorus.common.urls import LOCAL_SCHEME, local_feed_path, web_url
+
+Consent = Literal["link", "excerpt", "full"]
+CONSENTS: tuple[Consent, ...] = ("link", "excerpt", "full")
+KEYS = (
+    "handle",
+    "name",
+    "site",
+    "feeds",
+    "avatar",
+    "links",
+    "consent",
+    "trusted",
+    "include_tags",
+    "exclude_tags",
+    "joined",
+)
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+FEDIVERSE_HANDLE = re.compile(
+    r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
+)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member of the community, as their file declares them."""
+
+    handle: str
+    name: str
+    site: str
+    feeds: tuple[str, ...]
+    bio: str = ""
+    avatar: str | None = None
+    links: tuple[tuple[str, str], ...] = ()
+    fediverse: str | None = None
+    consent: Consent = "excerpt"
+    trusted: bool = False
+    include_tags: frozenset[str] = frozenset()
+    exclude_tags: frozenset[str] = frozenset()
+    joined: date | None = None  # when they joined the community (newsletters welcome them)
+    source: Path | None = None
+
+    def accepts_tags(self, tags: Iterable[str]) -> bool:
+        """Whether an entry with these tags passes the member's include/exclude filters."""
+        folded = {tag.casefold() for tag in tags}
+        if self.exclude_tags & folded:
+            return False
+        return not self.include_tags or bool(self.include_tags & folded)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a member file."""
+
+    path: Path
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: {self.field}" if self.field else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every valid member by handle, and every problem found on the way."""
+
+    members: dict[str, Member] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_registry(
+    members_dir: Path, *, content_dir: Path, local_feeds_dir: Path | None = None
+) -> Registry:
+    """Read and check every ``*.md`` file in ``members_dir``, sorted by file name."""
+    members: dict[str, Member] = {}
+    seen: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for path in sorted(members_dir.glob("*.md")) if members_dir.is_dir() else []:
+        member, found = read_member(path, content_dir=content_dir, local_feeds_dir=local_feeds_dir)
+        problems.extend(found)
+        if member is None:
+            continue
+        first = seen.get(member.handle.casefold())
+        if first is not None:
+            problems.append(
+                Problem(
+                    path,
+                    "handle",
+                    f"duplicate handle {member.handle!r}, already used by {first.name}",
+                )
+            )
+            continue
+        seen[member.handle.casefold()] = path
+        members[member.handle] = member
+    return Registry(members, tuple(problems))
+
+
+def read_member(
+    path: Path, *, content_dir: Path, local_feeds_dir: Path | None = None
+) -> tuple[Member | None, list[Problem]]:
+    """Parse one member file; return the member (None if unusable) and its problems."""
+    problems: list[Problem] = []
+
+    def problem(key: str | None, message: str) -> None:
+        problems.append(Problem(path, key, message))
+
+    found = read_front_matter(path, KEYS, problem, doc="docs/members.md")
+    if found is None:
+        return None, problems
+    data, body = found
+
+    handle = data.get("handle", path.stem)
+    if not isinstance(handle, str) or not HANDLE.match(handle):
+        problem(
+            "handle",
+            f"{handle!r} is not a handle: use lower-case letters, digits, '-' and "
+            "'_', starting with a letter or digit",
+        )
+
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problem("name", "required: the member's display name")
+
+    site = data.get("site")
+    if site is None:
+        problem("site", "required: the member's home page URL")
+    elif not (isinstance(site, str) and web_url(site) == site):
+        problem("site", f"{site!r} is not an absolute http(s) URL")
+
+    feeds = data.get("feeds")
+    feeds = [feeds] if isinstance(feeds, str) else feeds
+    if not feeds or not isinstance(feeds, list):
+        problem("feeds", "required: a list of one or more feed URLs")
+        feeds = []
+    for feed in feeds:
+        if isinstance(feed, str) and feed.startswith(LOCAL_SCHEME):
+            try:
+                if not local_feed_path(feed, local_feeds_dir).is_file():
+                    problem("feeds", f"{feed!r}: no such file in {local_feeds_dir}")
+            except ValueError as error:
+                problem("feeds", f"{feed!r} refused: {error}")
+        elif not (isinstance(feed, str) and web_url(feed) == feed):
+            problem("feeds", f"{feed!r} is not an absolute http(s) feed URL")
+    if len(set(feeds)) != len(feeds):
+        problem("feeds", "the same feed is listed twice")
+
+    avatar = data.get("avatar")
+    if avatar is not None:
+        if not isinstance(avatar, str) or not avatar.strip():
+            problem("avatar", "must be an http(s) URL or a path under content/")
+        elif "://" in avatar:
+            if web_url(avatar) != avatar:
+                problem("avatar", f"{avatar!r} is not an absolute http(s) URL")
+        elif not _inside(content_dir, avatar):
+            problem("avatar", f"{avatar!r}: no such file under {content_dir}")
+
+    links: list[tuple[str, str]] = []
+    fediverse = None
+    raw_links = data.get("links") or {}
+    if not isinstance(raw_links, dict):
+        problem("links", "must be a mapping of label: URL")
+        raw_links = {}
+    for label, url in raw_links.items():
+        if str(label).casefold() == "fediverse" and isinstance(url, str):
+            found = FEDIVERSE_HANDLE.match(url.strip())
+            if found:
+                fediverse = f"@{found['user']}@{found['host']}"
+                links.append(("fediverse", f"https://{found['host']}/@{found['user']}"))
+                continue
+        if not (isinstance(url, str) and web_url(url) == url):
+            problem(
+                f"links.{label}",
+                f"{url!r} is not an absolute http(s) URL"
+                + (" or a @user@host handle" if str(label) == "fediverse" else ""),
+            )
+        else:
+            links.append((str(label), url))
+
+    consent = data.get("consent", "excerpt")
+    if consent not in CONSENTS:
+        problem("consent", f"{consent!r} is not one of: link, excerpt, full")
+
+    trusted = data.get("trusted", False)
+    if not isinstance(trusted, bool):
+        problem("trusted", f"{trusted!r} is not true or false")
+
+    tag_filters = {}
+    for key in ("include_tags", "exclude_tags"):
+        tags = data.get(key) or []
+        tags = [tags] if isinstance(tags, str) else tags
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            problem(key, "must be a list of tag names")
+            tags = []
+        tag_filters[key] = frozenset(tag.strip().casefold() for tag in tags)
+
+    joined = data.get("joined")
+    if isinstance(joined, datetime):
+        joined = joined.date()
+    elif isinstance(joined, str):
+        try:
+            joined = date.fromisoformat(joined.strip())
+        except ValueError:
+            problem("joined", f"{joined!r} is not a date: write it as YYYY-MM-DD")
+    elif joined is not None and not isinstance(joined, date):
+        problem("joined", f"{joined!r} is not a date: write it as YYYY-MM-DD")
+
+    if problems:
+        return None, problems
+    return (
+        Member(
+            handle=handle,
+            name=name.strip(),
+            site=site,
+            feeds=tuple(feeds),
+            bio=body.strip(),
+            avatar=avatar,
+            links=tuple(links),
+            fediverse=fediverse,
+            consent=consent,
+            trusted=trusted,
+            joined=joined,
+            source=path,
+            **tag_filters,
+        ),
+        problems,
+    )
+
+
+def _inside(root: Path, relative: str) -> bool:
+    """Whether ``relative`` names an existing file under ``root`` without escaping it."""
+    path = (root / relative).resolve()
+    return path.is_relative_to(root.resolve()) and path.is_file()

@@ -1,0 +1,154 @@
+"""Credit data for templates: the member as readers see them, with their posts."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any
+
+import markdown
+
+from chorus.common.sanitize import sanitize_html
+from chorus.common.urls import LOCAL_SCHEME
+from chorus.members.registry import Member
+
+
+@dataclass
+class MemberView:
+    """A member as the templates show them: URLs resolved, bio rendered.
+
+    Their posts are kept apart (``chorus_member_articles``): every page shows members, few show
+    their posts, and a page is only rendered again when something it shows has changed.
+    """
+
+    member: Member
+    url: str
+    save_as: str
+    bio: str
+    atom_feed: str | None = None  # our feed of their posts, relative to SITEURL
+    rss_feed: str | None = None
+    found_feeds: list[str] = field(default_factory=list)  # feeds their posts name as their own
+
+    def __getattr__(self, name: str) -> Any:
+        # handle, name, site, consent, trusted, links, fediverse come straight from the member.
+        if name.startswith("_") or name == "member":
+            raise AttributeError(name)
+        return getattr(self.member, name)
+
+    @property
+    def avatar(self) -> str | None:
+        """An absolute URL, or a path relative to SITEURL for avatars kept under content/."""
+        return self.member.avatar
+
+    @property
+    def feeds(self) -> list[str]:
+        """Their public feed URLs: the http(s) ones of their file, then any their posts name
+        (a feed read from a local file is known to readers by the URL it declares)."""
+        declared = [url for url in self.member.feeds if not url.startswith(LOCAL_SCHEME)]
+        return declared + [url for url in self.found_feeds if url not in declared]
+
+
+def member_views(
+    members: dict[str, Member], patterns: dict[str, str | None]
+) -> dict[str, MemberView]:
+    """One view per member, in handle order; ``patterns`` hold "{handle}" (None: not made)."""
+
+    def expand(name: str, handle: str) -> str | None:
+        pattern = patterns.get(name)
+        return pattern.format(handle=handle) if pattern else None
+
+    return {
+        handle: MemberView(
+            member=member,
+            url=expand("url", handle) or "",
+            save_as=expand("save_as", handle) or "",
+            bio=render_bio(member.bio),
+            atom_feed=expand("atom_feed", handle),
+            rss_feed=expand("rss_feed", handle),
+        )
+        for handle, member in members.items()
+    }
+
+
+def by_activity(views: dict[str, MemberView], articles: dict[str, list[Any]]) -> list[MemberView]:
+    """Most recently active first; members who have not posted yet last, by name.
+    ``articles``: each member's posts, newest first."""
+    active = [view for view in views.values() if articles.get(view.handle)]
+    quiet = [view for view in views.values() if not articles.get(view.handle)]
+    active.sort(key=lambda view: articles[view.handle][0].date, reverse=True)
+    quiet.sort(key=lambda view: view.name.casefold())
+    return active + quiet
+
+
+def render_bio(text: str) -> str:
+    """A member's Markdown bio as sanitized HTML."""
+    return sanitize_html(markdown.markdown(text, output_format="html")) if text else ""
+
+
+def credit_html(author: str, author_url: str | None, original_url: str, source: str) -> str:
+    """The line that opens a curated post in our feeds: who wrote it and where, as links."""
+    who = escape(author)
+    if author_url:
+        who = f'<a href="{escape(author_url)}">{who}</a>'
+    return (
+        f'<p class="chorus-credit">By {who}, originally published at '
+        f'<a href="{escape(original_url)}">{escape(source)}</a>.</p>'
+    )
+
+
+def blog_posting(
+    *,
+    url: str,
+    headline: str,
+    published: datetime,
+    modified: datetime | None,
+    author: str,
+    author_url: str | None,
+    same_as: list[str],
+    based_on: str | None,
+    image: str | None = None,
+) -> str:
+    """schema.org BlogPosting as JSON-LD, safe to place inside a <script> element."""
+    person: dict[str, Any] = {"@type": "Person", "name": author}
+    if author_url:
+        person["url"] = author_url
+    if same_as:
+        person["sameAs"] = same_as
+    if image:
+        person["image"] = image
+    document: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": headline,
+        "url": url,
+        "mainEntityOfPage": url,
+        "datePublished": published.isoformat(),
+        "author": person,
+    }
+    if modified:
+        document["dateModified"] = modified.isoformat()
+    if based_on:
+        document["isBasedOn"] = based_on
+    # "</script>" inside a string would end the element: escape every "<", ">" and "&".
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def opml(title: str, owner_url: str, outlines: list[tuple[str, str, str | None]]) -> str:
+    """An OPML 2.0 blogroll: one outline per (name, feed URL, site URL)."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = title
+    if owner_url:
+        ET.SubElement(head, "ownerId").text = owner_url
+    body = ET.SubElement(root, "body")
+    for name, feed_url, site_url in outlines:
+        attributes = {"type": "rss", "text": name, "title": name, "xmlUrl": feed_url}
+        if site_url:
+            attributes["htmlUrl"] = site_url
+        ET.SubElement(body, "outline", attributes)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
