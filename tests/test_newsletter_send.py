@@ -9,6 +9,7 @@ import email.policy
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -57,14 +58,22 @@ class Inbox:
 
     def __init__(self) -> None:
         self.accepted: list[tuple[str, list[str], bytes, float]] = []
-        self.refuse: set[str] = set()
+        self.refuse: set[str] = set()  # 550 to RCPT
+        self.refuse_data: set[str] = set()  # 554 to DATA
+        self.defer: dict[str, int] = {}  # 451 to RCPT this many more times (-1: always)
+        self.attempts: list[str] = []  # every RCPT, in order
+        self.mail_options: list[list[str]] = []  # of each message accepted
         # Called on each DATA before accepting; a returned reply string is sent instead.
         self.before_accept: Any = None
         self.logins: list[tuple[bytes, bytes]] = []
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        self.attempts.append(address)
         if address in self.refuse:
             return "550 5.1.1 no such mailbox"
+        if self.defer.get(address, 0):
+            self.defer[address] -= 1
+            return "451 4.7.1 greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -73,6 +82,9 @@ class Inbox:
             reply = self.before_accept(server)
             if reply:
                 return reply
+        if set(envelope.rcpt_tos) & self.refuse_data:
+            return "554 5.7.1 message refused as spam"
+        self.mail_options.append(list(envelope.mail_options))
         self.accepted.append(
             (envelope.mail_from, list(envelope.rcpt_tos), envelope.content, time.monotonic())
         )
@@ -167,7 +179,7 @@ def test_every_subscriber_gets_one_well_formed_message(sending, cli, inbox):
     result = cli("newsletter", "send")
     assert "10 sent now" in result.output
     output = " ".join(result.output.split())
-    assert "'not an address' is not an e-mail address; skipped" in output
+    assert "subscribers.txt:13: 'not an address' is not an e-mail address; line refused" in output
     assert "READER0@example.org is already on line 2; it gets one copy" in output
     assert sorted(inbox.recipients()) == sorted(SUBSCRIBERS)
     messages = inbox.messages()
@@ -271,27 +283,87 @@ def test_a_killed_sender_resumes_with_nothing_lost_and_nothing_twice(sending, cl
     assert Counter(inbox.recipients()) == Counter(SUBSCRIBERS)
 
 
-def test_a_torn_ledger_line_is_skipped_and_the_next_line_starts_fresh(tmp_path, caplog):
-    from datetime import UTC, datetime
-
-    ledger = send_module.Ledger(tmp_path, 1)
-    ledger.record("a@example.org", "<1@x>", datetime.now(UTC))
-    with ledger.path.open("a") as handle:
-        handle.write('{"address": "b@exa')  # the process died in the middle of this write
-    ledger.record("c@example.org", "<3@x>", datetime.now(UTC))
-    assert set(ledger.delivered()) == {"a@example.org", "c@example.org"}
-    assert "unreadable ledger line" in caplog.text
+def write_ledger(site: Any, text: str) -> Path:
+    path = site.root / "private" / "ledger" / "0001.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
-def test_refused_addresses_are_reported_and_retried_next_time(sending, cli, inbox):
+def delivered_line(address: str) -> str:
+    return json.dumps({"address": address, "message_id": f"<{address}>", "sent_at": "now"})
+
+
+@pytest.mark.parametrize(
+    ("torn", "resent"),
+    [
+        ('{"address": "reader3@example.org", "message_id": "<issue-0', []),
+        ('{"addr', ["reader3@example.org"]),
+    ],
+    ids=["address-whole", "address-torn"],
+)
+def test_a_torn_last_ledger_line_is_repaired_on_resume(sending, cli, inbox, caplog, torn, resent):
+    """A kill in the middle of a ledger write leaves half a line; the next run mends it."""
+    site, path = sending
+    lines = [delivered_line(address) for address in SUBSCRIBERS[:3]]
+    ledger = write_ledger(site, "\n".join(lines) + "\n" + torn)
+    result = cli("newsletter", "send")
+    assert sorted(inbox.recipients()) == sorted(resent + SUBSCRIBERS[4:])
+    assert "torn last line" in caplog.text
+    text = ledger.read_text()
+    assert text.endswith("\n")
+    records = [json.loads(line) for line in text.splitlines()]  # every line whole
+    assert Counter(r["address"] for r in records) == Counter(SUBSCRIBERS)
+    assert "sent now" in result.output and read_issue(path)[0].status == "sent"
+    caplog.clear()
+    cli("newsletter", "list")
+    cli("newsletter", "send")
+    assert "unreadable ledger line" not in caplog.text and "torn" not in caplog.text
+
+
+def test_permanent_refusals_are_recorded_and_never_retried(sending, cli, inbox):
+    site, path = sending
     inbox.refuse = {"reader3@example.org"}
-    result = cli("newsletter", "send", expect=1)
+    inbox.refuse_data = {"reader5@example.org"}
+    result = cli("newsletter", "send")
     output = " ".join(result.output.split())
     assert "refused reader3@example.org: 550 5.1.1 no such mailbox" in output
-    assert "9 sent now" in output and "1 refused" in output
-    inbox.refuse = set()
-    assert "1 sent now, 9 had it already" in " ".join(cli("newsletter", "send").output.split())
+    assert "refused reader5@example.org: 554 5.7.1 message refused as spam" in output
+    assert "8 sent now" in output and "2 refused for good" in output
+    refused = {line["address"]: line["refused"] for line in ledger_lines(site) if "refused" in line}
+    assert refused == {
+        "reader3@example.org": "550 5.1.1 no such mailbox",
+        "reader5@example.org": "554 5.7.1 message refused as spam",
+    }
+    assert read_issue(path)[0].status == "sent"  # everyone delivered or refused for good
+    tried = len(inbox.attempts)
+    again = " ".join(cli("newsletter", "send").output.split())
+    assert "Nothing to send" in again and "refused reader3@example.org: 550" in again
+    assert len(inbox.attempts) == tried  # never asked again
+    assert Counter(inbox.recipients()) == Counter(set(SUBSCRIBERS) - set(refused))
+
+
+def test_temporary_refusals_are_retried_in_the_run_and_by_the_next(
+    sending, cli, inbox, monkeypatch, caplog
+):
+    site, path = sending
+    monkeypatch.setattr(send_module, "DEFERRED_DELAYS", (0.05, 0.1))
+    inbox.defer = {"reader2@example.org": 2, "reader7@example.org": -1}  # twice; always
+    result = cli("newsletter", "send", expect=1)
+    output = " ".join(result.output.split())
+    assert "deferred reader7@example.org: 451 4.7.1 greylisted" in output
+    assert "9 sent now" in output and "1 deferred" in output and "0 refused" in output
+    assert inbox.attempts.count("reader2@example.org") == 3  # delivered on its third try
+    assert inbox.attempts.count("reader7@example.org") == 3
+    waits = re.findall(r"refused for now; trying them again in ([0-9.]+)s", caplog.text)
+    assert waits == ["0.05", "0.1"]  # backing off between the rounds
+    assert "reader7@example.org" not in {line["address"] for line in ledger_lines(site)}
+    assert read_issue(path)[0].status == "ready"
+    inbox.defer = {}
+    resumed = " ".join(cli("newsletter", "send").output.split())
+    assert "1 sent now, 9 had it already" in resumed
     assert Counter(inbox.recipients()) == Counter(SUBSCRIBERS)
+    assert read_issue(path)[0].status == "sent"
 
 
 def test_the_rate_limit_spaces_messages(sending, cli, inbox):

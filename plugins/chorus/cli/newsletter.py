@@ -7,6 +7,7 @@ import email
 import email.policy
 import html
 import os
+import shlex
 import sys
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -21,9 +22,13 @@ from rich.table import Table
 from chorus.common.config import ConfigError
 from chorus.common.sanitize import plain_text
 from chorus.members.registry import Member
-from chorus.newsletter.check import Finding, check_message
+from chorus.newsletter.addresses import AddressError, parse_address
+from chorus.newsletter.channel import ChannelError, claim, refuse_another
+from chorus.newsletter.check import Finding, check_message, check_period
 from chorus.newsletter.collect import Post, collect, default_summary, new_members
 from chorus.newsletter.email import (
+    EMAIL_PLACEHOLDER,
+    SAMPLE_ADDRESS,
     EmailError,
     Rendered,
     build_message,
@@ -35,6 +40,7 @@ from chorus.newsletter.email import (
 from chorus.newsletter.issue import (
     FILE_NAME,
     Issue,
+    Problem,
     create_issue,
     generated_fields,
     issue_path,
@@ -42,6 +48,7 @@ from chorus.newsletter.issue import (
     new_issue_text,
     next_period,
     period_label,
+    subject_in_step,
     update_issue,
 )
 from chorus.newsletter.send import (
@@ -64,6 +71,10 @@ if TYPE_CHECKING:
 console = Console(stderr=False, highlight=False)
 errors = Console(stderr=True, highlight=False)
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+FORCE_HELP = (
+    "Send even though the issue went out through another channel (SMTP, Buttondown or "
+    "listmonk): subscribers on both lists get it twice."
+)
 PUBLISH_HELP = (
     "Use publishconf.py next to the settings file, as `chorus build --publish` does: emails "
     "need the site's public SITEURL for their links."
@@ -105,15 +116,34 @@ def _publishing(site: Site, publish: bool) -> Site:
 
 
 def _issues(config: NewsletterConfig) -> list[Issue]:
+    return _load(config)[0]
+
+
+def _load(config: NewsletterConfig) -> tuple[list[Issue], list[Problem]]:
     issues, problems = load_issues(config.issues_dir)
     for problem in problems:
         errors.print(f"[red]error[/red] {escape(str(problem))}", soft_wrap=True)
-    return issues
+    return issues, problems
 
 
 def _pick(config: NewsletterConfig, number: int | None) -> Issue:
-    """The issue numbered ``number``, or the latest one."""
-    issues = _issues(config)
+    """The issue numbered ``number``, or the latest one, which must be valid: acting on the
+    one before it instead would send (or check) an issue the editor did not mean."""
+    issues, problems = _load(config)
+    if number is None:
+        newest = max((i.number for i in issues), default=0)
+        broken = sorted(
+            {
+                problem.path
+                for problem in problems
+                if (named := FILE_NAME.match(problem.path.name)) and int(named["number"]) > newest
+            }
+        )
+        if broken:
+            raise click.ClickException(
+                f"the latest issue file, {_where(broken[-1])}, is not valid (above): fix it, "
+                "or name the issue to use"
+            )
     if not issues:
         raise click.ClickException(
             f"no valid issue in {config.issues_dir}: start one with `chorus newsletter new`"
@@ -153,10 +183,14 @@ def _issue_date(issue: Issue, config: NewsletterConfig) -> datetime:
     return datetime.combine(issue.date, time(0), config.timezone)
 
 
-def _findings(config: NewsletterConfig, message: EmailMessage) -> list[Finding]:
+def _findings(
+    config: NewsletterConfig, message: EmailMessage, issue: Issue | None = None
+) -> list[Finding]:
     findings = check_message(
         message, budget=config.size_budget, allowed=[config.unsubscribe_url or ""]
     )
+    if issue is not None:
+        findings.extend(check_period(issue))
     for finding in findings:
         colour = "red" if finding.severity == "error" else "yellow"
         errors.print(
@@ -282,6 +316,10 @@ def build(site: Site, number: int | None, force: bool) -> None:
     )
     joined = new_members(members, issue.period_start, issue.period_end)
     changes: dict[str, Any] = generated_fields(items, joined)
+    subject = subject_in_step(issue)
+    if subject != issue.subject:
+        changes["subject"] = subject
+        console.print(f"Subject now in step with the period: {escape(subject)}", soft_wrap=True)
     if not issue.summary:
         names = {handle: member.name for handle, member in members.items()}
         changes["summary"] = default_summary(items, names)
@@ -310,9 +348,30 @@ def build(site: Site, number: int | None, force: bool) -> None:
             soft_wrap=True,
         )
     console.print(
-        f"Next: [bold]chorus newsletter check {issue.number}[/bold], then set "
-        "`status: ready` to publish it on the site.",
+        f"Next: {_check_command(site, issue.number)}, then set `status: ready` to publish it "
+        "on the site.",
         soft_wrap=True,
+    )
+
+
+def _check_command(site: Site, number: int) -> str:
+    """The `newsletter check` command for this issue that works here: --publish when only
+    publishconf.py has the public SITEURL that emails need."""
+    command = "chorus"
+    if site.settings_file != Path("pelicanconf.py"):
+        command += f" --settings {shlex.quote(str(site.settings_file))}"
+    command += f" newsletter check {number}"
+    for publish in (False, True):
+        if publish and not site.settings_file.with_name("publishconf.py").is_file():
+            break
+        try:
+            public_site_url(_config(_publishing(site, publish)).site_url)
+        except EmailError:
+            continue
+        return f"[bold]{escape(command + (' --publish' if publish else ''))}[/bold]"
+    return (
+        f"set SITEURL to the site's public address in publishconf.py, then "
+        f"[bold]{escape(command)} --publish[/bold]"
     )
 
 
@@ -337,6 +396,7 @@ def check(site: Site, number: int | None, publish: bool, eml: Path | None) -> No
       chorus newsletter check --eml newsletter-email/issue-0003.eml
     """
     site = _publishing(site, publish)
+    issue: Issue | None = None
     if eml is not None:
         config = _config(site)
         message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
@@ -354,7 +414,7 @@ def check(site: Site, number: int | None, publish: bool, eml: Path | None) -> No
                 "when it is done",
                 soft_wrap=True,
             )
-    findings = _findings(config, message)
+    findings = _findings(config, message, issue)
     failed = _errors(findings)
     if failed:
         errors.print(f"[red]{what}: {failed} error(s)[/red]; fix them and check again.")
@@ -395,17 +455,25 @@ def email_files(site: Site, number: int | None, output: Path, publish: bool) -> 
     output.mkdir(parents=True, exist_ok=True)
     stem = output / f"issue-{issue.number:04d}"
     written = []
+    # The .eml keeps {email} for a tool that fills it; the copies to look at show a sample.
+    review = rendered.personalised(SAMPLE_ADDRESS)
     for suffix, data in (
         (".eml", message.as_bytes()),
-        (".html", rendered.html.encode("utf-8")),
-        (".txt", rendered.text.encode("utf-8")),
+        (".html", review.html.encode("utf-8")),
+        (".txt", review.text.encode("utf-8")),
     ):
         path = stem.with_suffix(suffix)
         path.write_bytes(data)
         written.append(path)
     for path in written:
         console.print(f"[green]wrote[/green] {escape(_where(path))}", soft_wrap=True)
-    _findings(config, message)
+    if review is not rendered:
+        console.print(
+            f"The .html and .txt show the unsubscribe link for a sample address, "
+            f"{SAMPLE_ADDRESS}; the .eml keeps {EMAIL_PLACEHOLDER}, which `send` fills in.",
+            soft_wrap=True,
+        )
+    _findings(config, message, issue)
 
 
 @newsletter.command("send", short_help="Send an issue over SMTP.")
@@ -419,6 +487,7 @@ def email_files(site: Site, number: int | None, output: Path, publish: bool) -> 
     help="The list file.  [default: CHORUS_NEWSLETTER_SUBSCRIBERS]",
 )
 @click.option("--publish", is_flag=True, help=PUBLISH_HELP)
+@click.option("--force-second-channel", "force_channel", is_flag=True, help=FORCE_HELP)
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -432,15 +501,19 @@ def send(
     to: str | None,
     subscribers_file: Path | None,
     publish: bool,
+    force_channel: bool,
     progress: bool | None,
 ) -> None:
     """Send an issue (the latest, or NUMBER) to every address of the subscriber list over
     SMTP (CHORUS_SMTP_HOST, _PORT, _SECURITY; CHORUS_SMTP_USER and CHORUS_SMTP_PASSWORD from
     the environment), at most CHORUS_NEWSLETTER_RATE messages per second.
 
-    A ledger (CHORUS_NEWSLETTER_LEDGER_DIR/NNNN.jsonl) records each address the server took,
-    so nobody gets an issue twice and a run that stopped halfway resumes where it was: run
-    the same command again. Exits 1 if any address is left.
+    A ledger (CHORUS_NEWSLETTER_LEDGER_DIR/NNNN.jsonl) records each address the server took
+    or refused for good (5xx), so nobody gets an issue twice and a run that stopped halfway
+    resumes where it was: run the same command again. Addresses refused for now (4xx) are
+    tried again later in the run, then by the next run. The issue is `sent` once every
+    address is delivered or refused for good; exits 1 while any is left. An issue that went
+    out through Buttondown or listmonk is not sent again here.
 
     \b
     Example:
@@ -453,7 +526,7 @@ def send(
     config, rendered, site_url = _render(site, issue)
     sent_on = datetime.now(config.timezone)
     base = build_message(rendered, config, site_url=site_url, date=sent_on)
-    findings = _findings(config, base)
+    findings = _findings(config, base, issue)
     envelope = envelope_sender(from_address(config, site_url))
 
     def smtp() -> SmtpSettings:
@@ -463,16 +536,25 @@ def send(
             raise click.ClickException(str(error)) from None
 
     if to is not None:
+        try:
+            test_to = parse_address(to)
+        except AddressError as error:
+            raise click.BadParameter(f"{to!r} {error}", param_hint="--to") from None
         message = build_message(
-            rendered, config, site_url=site_url, to=to, date=sent_on, subject_prefix="[Test] "
+            rendered,
+            config,
+            site_url=site_url,
+            to=test_to.address,
+            date=sent_on,
+            subject_prefix="[Test] ",
         )
         try:
-            send_one(message, to=to, envelope_from=envelope, smtp=smtp())
+            send_one(message, to=test_to, envelope_from=envelope, smtp=smtp())
         except SendError as error:
             raise click.ClickException(str(error)) from None
         console.print(
-            f"[green]sent[/green] a test copy of issue {issue.number} to {escape(to)} "
-            "(not in the ledger)",
+            f"[green]sent[/green] a test copy of issue {issue.number} to "
+            f"{escape(test_to.address)} (not in the ledger)",
             soft_wrap=True,
         )
         return
@@ -487,18 +569,20 @@ def send(
     if problem and not dry_run:
         raise click.ClickException(problem)
     try:
+        refuse_another(config.ledger_dir, issue.number, "smtp", force=force_channel)
         subscribers, notes = read_subscribers(subscribers_file or config.subscribers)
-    except SendError as error:
+    except (ChannelError, SendError) as error:
         raise click.ClickException(str(error)) from None
     for note in notes:
         errors.print(f"[yellow]skipped[/yellow] {escape(note)}", soft_wrap=True)
     ledger = Ledger(config.ledger_dir, issue.number)
-    done = ledger.delivered()
-    pending = [s for s in subscribers if s.key not in done]
+    done, refused = ledger.delivered(), ledger.refused()
+    pending = [s for s in subscribers if s.key not in done and s.key not in refused]
+    settled = len(subscribers) - len(pending)
     if dry_run:
         console.print(
             f"Dry run: issue {issue.number} would go to {len(pending)} of {len(subscribers)} "
-            f"subscriber(s); {len(subscribers) - len(pending)} have it already "
+            f"subscriber(s); {settled} have it already or were refused for good "
             f"({escape(_where(ledger.path))}).",
             soft_wrap=True,
         )
@@ -511,9 +595,12 @@ def send(
         console.print("Nothing was sent.")
         return
     if not pending:
+        _print_refused(
+            [(s.address, refused[s.key]["refused"]) for s in subscribers if s.key in refused]
+        )
         console.print(
             f"Nothing to send: all {len(subscribers)} subscriber(s) have issue {issue.number} "
-            f"({escape(_where(ledger.path))}).",
+            f"or were refused for good ({escape(_where(ledger.path))}).",
             soft_wrap=True,
         )
         _mark_sent(issue)
@@ -533,25 +620,30 @@ def send(
                 transient=True,
             ) as bar,
         ):
+            claim(config.ledger_dir, issue.number, "smtp", force=force_channel)
             task = bar.add_task("", total=len(pending))
             report = send_issue(
                 subscribers,
                 ledger,
-                make_message=lambda address: build_message(
-                    rendered, config, site_url=site_url, to=address, date=sent_on
+                make_message=lambda subscriber: build_message(
+                    rendered, config, site_url=site_url, to=subscriber.address, date=sent_on
                 ),
                 envelope_from=envelope,
                 smtp=settings,
                 rate=config.rate,
                 on_delivered=lambda _address: bar.update(task, advance=1),
             )
-    except SendError as error:
+    except (ChannelError, SendError) as error:
         raise click.ClickException(str(error)) from None
-    for address, reason in report.failed:
-        errors.print(f"[red]refused[/red] {escape(address)}: {escape(reason)}", soft_wrap=True)
+    _print_refused(report.refused_before + report.refused)
+    for address, reason in report.deferred:
+        errors.print(
+            f"[yellow]deferred[/yellow] {escape(address)}: {escape(reason)}", soft_wrap=True
+        )
     console.print(
         f"Issue {issue.number}: {len(report.delivered)} sent now, {report.already} had it "
-        f"already, {len(report.failed)} refused, {len(report.remaining)} not tried. "
+        f"already, {len(report.refused_before) + len(report.refused)} refused for good, "
+        f"{len(report.deferred)} deferred, {len(report.remaining)} not tried. "
         f"Ledger: {escape(_where(ledger.path))}",
         soft_wrap=True,
     )
@@ -564,9 +656,24 @@ def send(
     if report.complete:
         _mark_sent(issue)
         return
-    if report.failed and not report.error:
-        errors.print("Refused addresses are tried again by the next run.", soft_wrap=True)
+    if report.deferred and not report.error:
+        errors.print(
+            "Deferred addresses (the server said: try later) are tried again by the next run.",
+            soft_wrap=True,
+        )
     sys.exit(1)
+
+
+def _print_refused(refused: list[tuple[str, str]]) -> None:
+    """The addresses refused for good, each with the server's reply: never tried again."""
+    for address, reason in refused:
+        errors.print(f"[red]refused[/red] {escape(address)}: {escape(reason)}", soft_wrap=True)
+    if refused:
+        errors.print(
+            f"{len(refused)} address(es) refused for good are not tried again: remove them "
+            "from the list, or fix and re-add them for the next issue.",
+            soft_wrap=True,
+        )
 
 
 def _unsubscribe_problem(url: str | None) -> str | None:
@@ -599,15 +706,22 @@ def _mark_sent(issue: Issue) -> None:
     help="Also send it from the service now. Without this flag it stays a draft.",
 )
 @click.option("--publish", is_flag=True, help=PUBLISH_HELP)
+@click.option("--force-second-channel", "force_channel", is_flag=True, help=FORCE_HELP)
 @click.pass_obj
 def push_command(
-    site: Site, number: int | None, service: str, send_now: bool, publish: bool
+    site: Site,
+    number: int | None,
+    service: str,
+    send_now: bool,
+    publish: bool,
+    force_channel: bool,
 ) -> None:
     """Hand an issue (the latest, or NUMBER) to a newsletter service as a draft to review
     there: Buttondown (CHORUS_BUTTONDOWN_API_KEY in the environment) or listmonk
     (CHORUS_LISTMONK_URL, CHORUS_LISTMONK_LISTS; CHORUS_LISTMONK_USER and
     CHORUS_LISTMONK_TOKEN in the environment). Pushing again updates the same draft; nothing
-    is sent without --send, and an issue sent once is never sent again.
+    is sent without --send, and an issue sent once (here, over SMTP or through the other
+    service) is never sent again.
 
     \b
     Example:
@@ -618,7 +732,7 @@ def push_command(
     issue = _pick(_config(site), number)
     config, rendered, site_url = _render(site, issue)
     message = build_message(rendered, config, site_url=site_url, date=_issue_date(issue, config))
-    if _errors(_findings(config, message)):
+    if _errors(_findings(config, message, issue)):
         raise click.ClickException("the email has errors (above); nothing was pushed")
     if send_now and not issue.published:
         raise click.ClickException(f"issue {issue.number} is a draft: set `status: ready` first")
@@ -641,6 +755,7 @@ def push_command(
             listmonk_lists=config.listmonk_lists,
             title=config.title,
             from_address=config.from_address,
+            force_channel=force_channel,
         )
     except ServiceError as error:
         raise click.ClickException(str(error)) from None

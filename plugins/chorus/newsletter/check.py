@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
+from chorus.newsletter.issue import Issue, period_label, subject_dates
 from chorus.newsletter.settings import HARD_LIMIT
 
 Severity = Literal["error", "warning"]
@@ -264,6 +265,23 @@ def check_preheader(mail: Mail) -> Iterator[Finding]:
             "issue's summary.",
             "warning",
         )
+
+
+def check_period(issue: Issue) -> Iterator[Finding]:
+    """The subject's dates against the issue's period: a range must be the period, a single
+    day must fall in it (or be the issue's date)."""
+    for text, start, end in subject_dates(issue.subject, issue.period_start, issue.period_end):
+        if start == end:
+            fits = issue.period_start <= start <= issue.period_end or start == issue.date
+        else:
+            fits = (start, end) == (issue.period_start, issue.period_end)
+        if not fits:
+            yield Finding(
+                "subject-period",
+                f"the subject {issue.subject!r} says {text!r}, but the issue covers "
+                f"{period_label(issue.period_start, issue.period_end)}: make the subject say "
+                "that (or fix period_start and period_end)",
+            )
 
 
 RULES: dict[str, Callable[[Mail], Iterator[Finding]]] = {

@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from chorus.common.urls import web_url
 from chorus.members.registry import Member
+from chorus.newsletter.addresses import ascii_domain
 from chorus.newsletter.issue import Issue
 from chorus.newsletter.present import present
 from chorus.newsletter.settings import NewsletterConfig
@@ -39,6 +40,10 @@ _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=Fal
 # CRLF line ends as on the wire; headers folded only past RFC 5322's hard limit, so that a long
 # List-Unsubscribe URL stays on its line instead of being folded after the colon.
 POLICY = SMTP.clone(max_line_length=998)
+# The parts are encoded with this one: quoted-printable lines of at most 76 characters
+# (RFC 2045), 7-bit clean whatever the server offers.
+BODY_POLICY = SMTP.clone(max_line_length=76)
+SAMPLE_ADDRESS = "subscriber@example.invalid"  # fills {email} in the review copies
 
 
 class EmailError(Exception):
@@ -113,6 +118,8 @@ def render(
     base = public_site_url(site_url)
     shown = present(issue, members, member_url=config.member_url, base_url=base + "/")
     issue_url = f"{base}/{config.issue_url(issue.number)}"
+    archive_url = f"{base}/{config.archive_url}"
+    subscribe_at_archive = _same_page(config.subscribe_url, archive_url)
     context = {
         "issue": issue,
         "subject": issue.subject,
@@ -128,9 +135,11 @@ def render(
         "site_name": config.site_name,
         "site_url": base,
         "issue_url": issue_url,
-        "archive_url": f"{base}/{config.archive_url}",
+        "archive_url": archive_url,
         "unsubscribe_url": config.unsubscribe_url,
-        "subscribe_url": config.subscribe_url,
+        # The archive link already leads there: one link, or the check counts a duplicate.
+        "subscribe_url": None if subscribe_at_archive else config.subscribe_url,
+        "subscribe_at_archive": subscribe_at_archive,
         "lang": config.language,
     }
     env = environment(config.theme)
@@ -147,6 +156,19 @@ def render(
         preheader=issue.summary,
         issue_url=issue_url,
         unsubscribe_url=config.unsubscribe_url,
+    )
+
+
+def _same_page(one: str | None, other: str) -> bool:
+    """Whether two absolute URLs name one page (a trailing slash and the case of the host aside)."""
+    if not one:
+        return False
+    first, second = urlsplit(one), urlsplit(other)
+    return (first.scheme, first.netloc.lower(), first.path.rstrip("/"), first.query) == (
+        second.scheme,
+        second.netloc.lower(),
+        second.path.rstrip("/"),
+        second.query,
     )
 
 
@@ -313,10 +335,13 @@ def build_message(
     base = public_site_url(site_url)
     if to is not None:
         rendered = rendered.personalised(to)
-    message = EmailMessage(policy=POLICY)
+    message = EmailMessage(policy=BODY_POLICY)
+    message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message.policy = POLICY  # the parts are encoded; the headers fold at 998
     message["From"] = from_address(config, base)
     if to is not None:
-        message["To"] = to
+        message["To"] = ascii_domain(to)
     if config.reply_to:
         message["Reply-To"] = config.reply_to
     message["Subject"] = subject_prefix + rendered.subject
@@ -330,8 +355,6 @@ def build_message(
         if rendered.unsubscribe_url.startswith("https://"):
             # RFC 8058: mail clients may then unsubscribe with one POST, without a page.
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(rendered.text, subtype="plain", charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
     # A boundary that depends on the content only, so the same issue gives the same file.
     digest = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()[:32]
     message.set_boundary(f"==chorus-{digest}==")

@@ -7,8 +7,9 @@ generated fields leaves every other line of the file as the editor wrote it.
 
 from __future__ import annotations
 
+import calendar
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 
 from chorus.common.files import write_atomic
 from chorus.common.frontmatter import FRONT_MATTER, load_yaml, read_front_matter
+from chorus.newsletter.addresses import control_character
 
 Status = Literal["draft", "ready", "sent"]
 STATUSES: tuple[Status, ...] = ("draft", "ready", "sent")
@@ -41,6 +43,13 @@ INTRO_STUB = (
 )
 FILE_NAME = re.compile(r"^(?P<number>\d{4,})\.md$")
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*:")
+_MONTH_NAMES = [calendar.month_name[n].casefold() for n in range(1, 13)]
+_MONTH = "|".join(_MONTH_NAMES)
+_MENTION = re.compile(
+    rf"\b(?P<d1>\d{{1,2}})(?:\s+(?P<m1>{_MONTH})(?:\s+(?P<y1>\d{{4}}))?)?"
+    rf"(?:\s*[-\u2013\u2014]\s*(?P<d2>\d{{1,2}})\s+(?P<m2>{_MONTH})(?:\s+(?P<y2>\d{{4}}))?)?\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,12 @@ def read_issue(path: Path) -> tuple[Issue | None, list[Problem]]:
     subject = data.get("subject")
     if not isinstance(subject, str) or not subject.strip():
         problem("subject", "required: the email's subject and the issue's title")
+    elif (control := control_character(subject.strip())) is not None:
+        problem(
+            "subject",
+            f"holds a control character ({control}) in {subject!r}: the subject is one "
+            "line of the email's header; remove it",
+        )
     dates = {key: _date(data.get(key)) for key in ("date", "period_start", "period_end")}
     for key, value in dates.items():
         if value is None:
@@ -275,6 +290,57 @@ def period_label(start: date, end: date) -> str:
     if start.year == end.year:
         return f"{start.day} {start:%B} \u2013 {end.day} {end:%B %Y}"
     return f"{start.day} {start:%B %Y} \u2013 {end.day} {end:%B %Y}"
+
+
+def subject_dates(subject: str, first: date, last: date) -> Iterator[tuple[str, date, date]]:
+    """(text, start, end) for every day ("24 November") and range ("24-30 November",
+    "1 September - 30 November 2026") named in ``subject``; a missing year is the one that
+    puts the day nearest to the period from ``first`` to ``last``."""
+    for found in _MENTION.finditer(subject):
+        if not (found["m1"] or found["m2"]):
+            continue  # a bare number ("#12"), not a date
+        try:
+            end_year = int(found["y2"] or found["y1"] or 0) or None
+            if found["d2"]:
+                end = _day(int(found["d2"]), found["m2"], end_year, first, last)
+                start = _day(
+                    int(found["d1"]),
+                    found["m1"] or found["m2"],
+                    int(found["y1"] or 0) or None,
+                    end,
+                    end,
+                )
+                if start > end:  # "28 December - 3 January 2027"
+                    start = start.replace(year=start.year - 1)
+            else:
+                start = end = _day(int(found["d1"]), found["m1"], end_year, first, last)
+        except ValueError:  # 31 February: not a date
+            continue
+        yield found[0].strip(), start, end
+
+
+def _day(day: int, month: str, year: int | None, first: date, last: date) -> date:
+    number = _MONTH_NAMES.index(month.casefold()) + 1
+    if year is not None:
+        return date(year, number, day)
+    candidates = [
+        date(y, number, day) for y in (first.year - 1, first.year, last.year, last.year + 1)
+    ]
+    return min(
+        candidates,
+        key=lambda d: 0 if first <= d <= last else min(abs(d - first), abs(d - last)).days,
+    )
+
+
+def subject_in_step(issue: Issue) -> str:
+    """The subject with each date range in it that is not the period made the period's label
+    (the editor moved the period after `newsletter new` wrote the subject)."""
+    subject = issue.subject
+    label = period_label(issue.period_start, issue.period_end)
+    for text, start, end in subject_dates(subject, issue.period_start, issue.period_end):
+        if start != end and (start, end) != (issue.period_start, issue.period_end):
+            subject = subject.replace(text, label, 1)
+    return subject
 
 
 def new_issue_text(

@@ -20,12 +20,12 @@ import re
 import smtplib
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import parseaddr
 from pathlib import Path
 
 try:
@@ -33,14 +33,18 @@ try:
 except ImportError:  # Windows: no advisory locks; the ledger still prevents double sends
     fcntl = None  # type: ignore[assignment]
 
+from chorus.newsletter.addresses import AddressError, Subscriber, ascii_domain, parse_address
 from chorus.newsletter.settings import NewsletterConfig
 
 log = logging.getLogger(__name__)
 USER_VARIABLE = "CHORUS_SMTP_USER"
 PASSWORD_VARIABLE = "CHORUS_SMTP_PASSWORD"
 RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before each reconnection after a dropped connection
+# Seconds before each new try of the addresses refused for now (4xx) within one run; servers
+# that greylist ask for a few minutes. The next run tries the rest again.
+DEFERRED_DELAYS = (30.0, 120.0, 300.0)
 TIMEOUT = 60.0
-_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
+_TORN_ADDRESS = re.compile(r'^\{"address": "(?P<address>(?:[^"\\]|\\.)*)"')
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -88,24 +92,14 @@ class SmtpSettings:
         )
 
 
-@dataclass(frozen=True)
-class Subscriber:
-    address: str
-    name: str = ""
-
-    @property
-    def key(self) -> str:
-        """Addresses compare without regard to case (as every real mailbox does)."""
-        return self.address.casefold()
-
-
 def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
     """The list file: one address per line (``Name <address>`` too), ``#`` comments.
 
-    Returns the subscribers in file order, each address once, and a note per line skipped.
+    Returns the subscribers in file order, each address once, and a note per line refused.
+    Lines end at LF (CRLF too) only: any other control character refuses its line.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SendError(
             f"no subscriber list at {path}: write one address per line there, or point "
@@ -116,19 +110,19 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
     subscribers: list[Subscriber] = []
     seen: dict[str, int] = {}
     notes: list[str] = []
-    for number, line in enumerate(lines, 1):
-        line = line.strip()
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r").strip(" \t")
         if not line or line.startswith("#"):
             continue
-        name, address = parseaddr(line)
-        if not _ADDRESS.match(address):
-            notes.append(f"{path.name}:{number}: {line!r} is not an e-mail address; skipped")
+        try:
+            subscriber = parse_address(line)
+        except AddressError as error:
+            notes.append(f"{path.name}:{number}: {line!r} {error}; line refused")
             continue
-        subscriber = Subscriber(address, name)
         if subscriber.key in seen:
             notes.append(
-                f"{path.name}:{number}: {address} is already on line {seen[subscriber.key]}; "
-                "it gets one copy"
+                f"{path.name}:{number}: {subscriber.address} is already on line "
+                f"{seen[subscriber.key]}; it gets one copy"
             )
             continue
         seen[subscriber.key] = number
@@ -137,50 +131,94 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
 
 
 class Ledger:
-    """Who has an issue: ``<ledger dir>/<NNNN>.jsonl``, one line per accepted message."""
+    """Who has an issue: ``<ledger dir>/<NNNN>.jsonl``, one line per address settled.
+
+    A delivered line names the address and its Message-ID; a refused line names the address
+    and the server's permanent (5xx) reply, so it is never tried again.
+    """
 
     def __init__(self, directory: Path, number: int) -> None:
         self.path = directory / f"{number:04d}.jsonl"
 
-    def delivered(self) -> dict[str, dict[str, str]]:
-        """Address (casefolded) -> its ledger line, for every delivery recorded."""
-        records: dict[str, dict[str, str]] = {}
+    def _records(self) -> Iterator[dict[str, str]]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return records
-        for number, line in enumerate(text.splitlines(), 1):
+            return
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-                records[str(record["address"]).casefold()] = record
+                record["address"] = str(record["address"])
             except (ValueError, KeyError, TypeError):
-                # Only a process killed in the middle of a write leaves half a line; the
-                # message it was about was accepted, but its address is unreadable.
+                # Only a process killed in the middle of a write leaves half a line, and
+                # only as the last one: the next send repairs it (``repair``).
                 log.warning("%s:%d: unreadable ledger line ignored", self.path, number)
-        return records
+                continue
+            yield record
+
+    def delivered(self) -> dict[str, dict[str, str]]:
+        """Address (casefolded) -> its ledger line, for every delivery recorded."""
+        return {r["address"].casefold(): r for r in self._records() if "refused" not in r}
+
+    def refused(self) -> dict[str, dict[str, str]]:
+        """Address (casefolded) -> its ledger line, for every permanent refusal recorded."""
+        delivered = self.delivered()
+        return {
+            key: record
+            for record in self._records()
+            if "refused" in record and (key := record["address"].casefold()) not in delivered
+        }
 
     def record(self, address: str, message_id: str, at: datetime) -> None:
         """Append one delivery and force it to disk before returning."""
-        line = json.dumps(
-            {"address": address, "message_id": message_id, "sent_at": at.isoformat()},
-            ensure_ascii=False,
-        )
+        self._append({"address": address, "message_id": message_id, "sent_at": at.isoformat()})
+
+    def record_refusal(self, address: str, reason: str, at: datetime) -> None:
+        """Append one permanent refusal (the server's reply) and force it to disk."""
+        self._append({"address": address, "refused": reason, "at": at.isoformat()})
+
+    def _append(self, record: dict[str, str]) -> None:
+        line = json.dumps(record, ensure_ascii=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            if os.fstat(fd).st_size and not self._ends_with_newline():
-                line = "\n" + line  # after a torn line, start a fresh one
             os.write(fd, (line + "\n").encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
 
-    def _ends_with_newline(self) -> bool:
-        with self.path.open("rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) == b"\n"
+    def repair(self) -> str | None:
+        """Cut a torn last line (a kill during a write) off the file; say what was done.
+
+        A torn delivery line whose address is whole is written again in full: the server had
+        accepted that message before the line was begun.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not data or data.endswith(b"\n"):
+            return None
+        cut = data.rfind(b"\n") + 1
+        torn = data[cut:].decode("utf-8", "replace")
+        try:
+            whole = json.loads(torn)
+        except ValueError:
+            whole = None
+        with self.path.open("r+b") as handle:
+            handle.truncate(cut)
+            os.fsync(handle.fileno())
+        if isinstance(whole, dict) and "address" in whole:
+            self._append(whole)  # only its line end was missing
+            return f"{self.path}: the last line had no line end; completed it"
+        found = _TORN_ADDRESS.match(torn)
+        if found and '"message_id"' in torn:
+            address = json.loads(f'"{found["address"]}"')
+            self.record(address, "", datetime.now(UTC))
+            return f"{self.path}: repaired the torn last line (delivered to {address})"
+        return f"{self.path}: removed the torn last line {torn[:60]!r}"
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -204,14 +242,17 @@ class SendReport:
     """What one run did."""
 
     delivered: list[str] = field(default_factory=list)
-    already: int = 0  # in the ledger before this run
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (address, server's reason)
+    already: int = 0  # delivered before this run
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (address, reply): for good
+    refused_before: list[tuple[str, str]] = field(default_factory=list)  # by earlier runs
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # 4xx after every retry
     remaining: list[str] = field(default_factory=list)  # not tried: the run had to stop
     error: str | None = None  # why the run stopped early
 
     @property
     def complete(self) -> bool:
-        return not self.failed and not self.remaining and self.error is None
+        """Every address delivered or permanently refused: the issue is sent."""
+        return not self.deferred and not self.remaining and self.error is None
 
 
 def connect(smtp: SmtpSettings) -> smtplib.SMTP:
@@ -249,39 +290,92 @@ def _close(client: smtplib.SMTP | None) -> None:
         client.close()
 
 
+class _Refused(Exception):
+    """This address is turned down for good (a 5xx reply, or SMTPUTF8 needed and missing)."""
+
+
+class _Deferred(Exception):
+    """This address is turned down for now (a 4xx reply): try it again later."""
+
+
+class _Lost(Exception):
+    """The connection is gone (or the server closes it, 421): reconnect, same address."""
+
+
+def _deliver(client: smtplib.SMTP, message: EmailMessage, sender: str, to: Subscriber) -> None:
+    """One message to one address, its outcome raised as _Refused, _Deferred or _Lost."""
+    if to.needs_smtputf8 and not client.has_extn("smtputf8"):
+        raise _Refused(
+            "the server does not offer SMTPUTF8, which an address with non-ASCII characters "
+            "before the @ needs"
+        )
+    try:
+        client.send_message(message, from_addr=sender, to_addrs=[to.wire])
+    except smtplib.SMTPRecipientsRefused as error:
+        [(code, _)] = error.recipients.values() or [(550, b"")]
+        raise _outcome(code, _reason(error)) from None
+    except smtplib.SMTPSenderRefused:
+        raise
+    except smtplib.SMTPResponseException as error:
+        raise _outcome(error.smtp_code, _reason(error)) from None
+    except (smtplib.SMTPServerDisconnected, OSError) as error:
+        raise _Lost(_reason(error)) from None
+    except smtplib.SMTPException as error:
+        raise _Deferred(_reason(error)) from None
+
+
+def _outcome(code: int, reason: str) -> Exception:
+    if code == 421:  # the server is closing the connection: nothing was accepted
+        return _Lost(reason)
+    return _Refused(reason) if 500 <= code < 600 else _Deferred(reason)
+
+
 def send_issue(
     subscribers: Sequence[Subscriber],
     ledger: Ledger,
     *,
-    make_message: Callable[[str], EmailMessage],
+    make_message: Callable[[Subscriber], EmailMessage],
     envelope_from: str,
     smtp: SmtpSettings,
     rate: float,
     on_delivered: Callable[[str], None] | None = None,
     retry_delays: Sequence[float] | None = None,
+    deferred_delays: Sequence[float] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
     """Send to every subscriber the ledger does not name yet, at most ``rate`` per second.
 
     A dropped connection is re-opened (after each of ``retry_delays``, by default
-    RETRY_DELAYS) and the run goes on where it was; an address the server refuses is
-    reported and tried again by the next run.
+    RETRY_DELAYS) and the run goes on where it was. An address refused for good (5xx) is
+    recorded and never tried again; one refused for now (4xx) is tried again after each of
+    ``deferred_delays`` (DEFERRED_DELAYS), and by the next run if it is still refused.
     """
     report = SendReport()
     delays = RETRY_DELAYS if retry_delays is None else retry_delays
+    later_delays = DEFERRED_DELAYS if deferred_delays is None else deferred_delays
+    repaired = ledger.repair()
+    if repaired:
+        log.warning("%s", repaired)
     done = ledger.delivered()
-    pending = [s for s in subscribers if s.key not in done]
-    report.already = len(subscribers) - len(pending)
+    refused = ledger.refused()
+    report.refused_before = [
+        (s.address, refused[s.key]["refused"]) for s in subscribers if s.key in refused
+    ]
+    report.already = sum(s.key in done for s in subscribers)
+    pending = deque(s for s in subscribers if s.key not in done and s.key not in refused)
+    deferred: dict[str, tuple[Subscriber, str]] = {}
+    rounds = 0
     interval = 1.0 / rate
     last_sent: float | None = None
     client: smtplib.SMTP | None = None
     retries = 0
-    index = 0
 
     def give_up(reason: str) -> None:
         report.error = reason
-        report.remaining = [s.address for s in pending[index:]]
+        report.remaining = [s.address for s in pending]
+        report.remaining += [s.address for s, _ in deferred.values()]
+        deferred.clear()
 
     def retry(reason: str) -> bool:
         """Wait before the next attempt; False once every retry is spent."""
@@ -295,8 +389,21 @@ def send_issue(
         return True
 
     try:
-        while index < len(pending):
-            subscriber = pending[index]
+        while pending or (deferred and rounds < len(later_delays)):
+            if not pending:
+                # Every address tried once more: the ones refused for now get another go.
+                log.warning(
+                    "%d address(es) refused for now; trying them again in %ss",
+                    len(deferred),
+                    later_delays[rounds],
+                )
+                _close(client)  # an idle connection would be dropped while we wait
+                client = None
+                sleep(later_delays[rounds])
+                rounds += 1
+                pending.extend(subscriber for subscriber, _ in deferred.values())
+                deferred.clear()
+            subscriber = pending[0]
             if client is None:
                 try:
                     client = connect(smtp)
@@ -311,63 +418,59 @@ def send_issue(
                 wait = last_sent + interval - clock()
                 if wait > 0:
                     sleep(wait)
-            message = make_message(subscriber.address)
+            message = make_message(subscriber)
             try:
                 last_sent = clock()
-                client.send_message(message, from_addr=envelope_from, to_addrs=[subscriber.address])
-            except smtplib.SMTPRecipientsRefused as error:
-                report.failed.append((subscriber.address, _reason(error)))
-                index += 1
+                _deliver(client, message, envelope_from, subscriber)
+            except _Refused as error:
+                pending.popleft()
+                ledger.record_refusal(subscriber.address, str(error), datetime.now(UTC))
+                report.refused.append((subscriber.address, str(error)))
+                continue
+            except _Deferred as error:
+                pending.popleft()
+                deferred[subscriber.key] = (subscriber, str(error))
                 continue
             except smtplib.SMTPSenderRefused as error:
                 give_up(f"the server refused the sender {envelope_from}: {_reason(error)}")
                 break
-            except (
-                smtplib.SMTPResponseException,
-                smtplib.SMTPServerDisconnected,
-                OSError,
-            ) as error:
-                if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421:
-                    # The server turned this message down; the next one may pass.
-                    report.failed.append((subscriber.address, _reason(error)))
-                    index += 1
-                    continue
-                # 421 or a dropped connection: nothing was accepted; reconnect, same address.
+            except _Lost as error:
                 _close(client)
                 client = None
-                if retry(f"the connection to {smtp.host} was lost: {_reason(error)}"):
+                if retry(f"the connection to {smtp.host} was lost: {error}"):
                     continue
                 break
-            except smtplib.SMTPException as error:
-                report.failed.append((subscriber.address, _reason(error)))
-                index += 1
-                continue
+            pending.popleft()
             ledger.record(subscriber.address, str(message["Message-ID"]), datetime.now(UTC))
             report.delivered.append(subscriber.address)
             retries = 0
-            index += 1
             if on_delivered is not None:
                 on_delivered(subscriber.address)
     finally:
         _close(client)
+    report.deferred = [(subscriber.address, reason) for subscriber, reason in deferred.values()]
     return report
 
 
-def send_one(message: EmailMessage, *, to: str, envelope_from: str, smtp: SmtpSettings) -> None:
+def send_one(
+    message: EmailMessage, *, to: Subscriber, envelope_from: str, smtp: SmtpSettings
+) -> None:
     """A single message (a test send): no ledger, errors raised as SendError."""
     client = None
     try:
         client = connect(smtp)
-        client.send_message(message, from_addr=envelope_from, to_addrs=[to])
+        _deliver(client, message, envelope_from, to)
+    except (_Refused, _Deferred, _Lost) as error:
+        raise SendError(f"test send to {to.address} failed: {error}") from None
     except (smtplib.SMTPException, OSError) as error:
-        raise SendError(f"test send to {to} failed: {_reason(error)}") from None
+        raise SendError(f"test send to {to.address} failed: {_reason(error)}") from None
     finally:
         _close(client)
 
 
 def envelope_sender(from_header: str) -> str:
-    """The bare address of a From header, for MAIL FROM."""
-    return parseaddr(from_header)[1]
+    """The bare address of a From header, for MAIL FROM (its domain in IDNA)."""
+    return ascii_domain(parse_address(from_header).address)
 
 
 def _reason(error: BaseException) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from chorus import __version__
 from chorus.common.files import write_atomic
+from chorus.newsletter.channel import ChannelError, claim, refuse_another
 from chorus.newsletter.email import Rendered
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,10 @@ def push(
     listmonk_lists: tuple[int, ...] = (),
     title: str = "",
     from_address: str | None = None,
+    force_channel: bool = False,
 ) -> Push:
-    """Create or update the issue's draft at ``service``; with ``send``, then send it."""
+    """Create or update the issue's draft at ``service``; with ``send``, then send it, unless
+    the issue went out through another channel (``force_channel`` sends it all the same)."""
     if service not in SERVICES:
         raise ServiceError(f"unknown service {service!r}: use one of {', '.join(SERVICES)}")
     previous = read_record(record)
@@ -84,6 +87,11 @@ def push(
             f"issue {rendered.number} was already sent through {service} "
             f"(campaign {previous.id}, {record}); it is never sent twice"
         )
+    if send:
+        try:  # before the service is touched
+            refuse_another(record.parent, rendered.number, service, force=force_channel)
+        except ChannelError as error:
+            raise ServiceError(str(error)) from None
     existing = previous.id if previous else None
     if service == "buttondown":
         client: _Client = _Buttondown(buttondown_api_url, _secret(environ, BUTTONDOWN_KEY))
@@ -104,6 +112,10 @@ def push(
     result = Push(service, identifier, "draft", datetime.now(UTC).isoformat())
     write_record(record, result)  # the draft exists now, whatever happens next
     if send:
+        try:
+            claim(record.parent, rendered.number, service, force=force_channel)
+        except ChannelError as error:
+            raise ServiceError(str(error)) from None
         client.send(identifier)
         result = Push(service, identifier, "sent", datetime.now(UTC).isoformat())
         write_record(record, result)

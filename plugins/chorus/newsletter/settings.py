@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chorus.common.config import DEFAULTS, ConfigError, check_setting_names
 from chorus.common.urls import web_url
+from chorus.newsletter.addresses import AddressError, control_character, parse_address
 
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -62,7 +63,7 @@ class NewsletterConfig:
         check_setting_names(settings)
         value = {**DEFAULTS, **{k: v for k, v in settings.items() if k.startswith("CHORUS_")}}
         content_dir = Path(settings.get("PATH", "content")).resolve()
-        site_name = str(settings.get("SITENAME") or "A Chorus site")
+        site_name = one_line("SITENAME", str(settings.get("SITENAME") or "A Chorus site"))
 
         def text(name: str, *, optional: bool = True) -> str | None:
             raw = value[name]
@@ -70,7 +71,16 @@ class NewsletterConfig:
                 return None
             if not isinstance(raw, str) or not raw.strip():
                 raise ConfigError(f"{name} must be a non-empty string, not {raw!r}")
-            return raw.strip()
+            return one_line(name, raw.strip())
+
+        def address(name: str) -> str | None:
+            raw = text(name)
+            if raw is not None:
+                try:
+                    parse_address(raw)
+                except AddressError as error:
+                    raise ConfigError(f"{name} = {raw!r} {error}") from None
+            return raw
 
         def pattern(name: str, *, optional: bool = False) -> str | None:
             raw = value[name]
@@ -147,8 +157,8 @@ class NewsletterConfig:
             period_days=days,
             title=text("CHORUS_NEWSLETTER_TITLE") or f"{site_name} newsletter",
             sections=_sections(value["CHORUS_NEWSLETTER_SECTIONS"]),
-            from_address=text("CHORUS_NEWSLETTER_FROM"),
-            reply_to=text("CHORUS_NEWSLETTER_REPLY_TO"),
+            from_address=address("CHORUS_NEWSLETTER_FROM"),
+            reply_to=address("CHORUS_NEWSLETTER_REPLY_TO"),
             list_id=text("CHORUS_NEWSLETTER_LIST_ID"),
             unsubscribe_url=text("CHORUS_NEWSLETTER_UNSUBSCRIBE_URL"),
             subscribe_url=web("CHORUS_NEWSLETTER_SUBSCRIBE_URL"),
@@ -181,6 +191,18 @@ class NewsletterConfig:
 
     def issue_save_as(self, number: int) -> str:
         return self.save_as.format(number=number)
+
+
+def one_line(name: str, value: str) -> str:
+    """``value``, refused if it holds a line break or another control character: it goes into
+    mail headers (From, Subject, List-Id), where one would start a header of its own."""
+    control = control_character(value)
+    if control is not None:
+        raise ConfigError(
+            f"{name} holds a control character ({control}) in {value!r}: it goes into mail "
+            "headers, which must be one line; remove it"
+        )
+    return value
 
 
 def _sections(raw: Any) -> tuple[tuple[str, str], ...]:
