@@ -27,10 +27,18 @@ from aiosmtpd.smtp import AuthResult
 from bs4 import BeautifulSoup
 
 from chorus.newsletter import send as send_module
-from chorus.newsletter.issue import read_issue
+from chorus.newsletter.issue import read_issue, update_issue
 from chorus.newsletter.send import SendError, SmtpSettings
 from chorus.newsletter.settings import NewsletterConfig
-from newsletter_helpers import RUN_CLI, SITE_URL, make_issue, publish, register_newsletter
+from newsletter_helpers import (
+    INTRO,
+    RUN_CLI,
+    SITE_URL,
+    make_issue,
+    publish,
+    register_newsletter,
+    write_intro,
+)
 
 SUBSCRIBERS = [f"reader{n}@example.org" for n in range(10)]
 
@@ -624,3 +632,175 @@ def test_ledger_and_list_stay_out_of_the_site(sending, cli):
     assert not list(site.output.rglob("*.jsonl"))
     assert not [p for p in site.output.rglob("*") if "subscribers" in p.name]
     assert Path(site.root / "private" / "ledger" / "0001.jsonl").stat().st_mode & 0o077 == 0
+
+
+# Hostile lists, headers and addresses ------------------------------------------------------
+
+
+def test_a_list_line_goes_to_its_one_address_or_is_refused(sending, cli, inbox, tmp_path):
+    """A bare CR, a second address, a group or an address behind a name: never a recipient."""
+    listed = tmp_path / "hostile.txt"
+    listed.write_bytes(
+        b"first@example.org\n"
+        b"Evil Name\rBcc: victim@attacker.example <ok@example.org>\n"
+        b"a@example.org, b@attacker.example\n"
+        b"Group: c@attacker.example;\n"
+        b"d@attacker.example <e@example.org>\n"
+        b'"Bcc: f@attacker.example" <named@example.org>\n'
+        b"crlf@example.org\r\n"
+    )
+    result = cli("newsletter", "send", "--subscribers", str(listed))
+    output = " ".join(result.output.split())
+    assert sorted(inbox.recipients()) == [
+        "crlf@example.org",
+        "first@example.org",
+        "named@example.org",
+    ]
+    assert "hostile.txt:2:" in output and "control character (CR)" in output
+    assert "hostile.txt:3:" in output and "holds 2 addresses" in output
+    assert "hostile.txt:4:" in output and "is a group" in output
+    assert "hostile.txt:5:" in output and "line refused" in output
+    for message, (_, [to], _, _) in zip(inbox.messages(), inbox.accepted, strict=True):
+        assert message["To"] == to and message["Bcc"] is None
+        assert "attacker" not in str(message["To"])
+
+
+@pytest.mark.parametrize(
+    "to", ["foo", "a@example.org, b@example.org", "a@example.org\r\nBcc: v@attacker.example"]
+)
+def test_a_test_send_address_is_checked_like_a_list_line(sending, cli, inbox, to):
+    result = cli("newsletter", "send", "--to", to, expect=2)
+    assert "--to" in result.output and "Traceback" not in result.output
+    assert inbox.attempts == []
+
+
+def test_line_breaks_in_the_subject_or_the_sender_are_named(sending, cli, inbox):
+    site, path = sending
+    text = path.read_text(encoding="utf-8")
+    update_issue(path, {"subject": "Loom\rBcc: v@attacker.example"})
+    assert r'"Loom\rBcc: v@attacker.example"' in path.read_text()  # escaped: one line
+    for command in ("check", "email", "send"):
+        result = cli("newsletter", command, expect=1)
+        output = " ".join(result.output.split())
+        assert f"{path.name}: subject: holds a control character (CR)" in output, command
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    path.write_text(text)
+    for setting in ("CHORUS_NEWSLETTER_FROM", "CHORUS_NEWSLETTER_TITLE"):
+        site.write_settings(**{setting: "Loom\r\nBcc: v@attacker.example <news@loom.example>"})
+        for command in ("check", "email", "send"):
+            output = " ".join(cli("newsletter", command, expect=2).output.split())
+            assert "pelicanconf.py" in output and f"{setting} holds a control character" in output
+        site.write_settings(**{setting: None})
+    assert inbox.attempts == []
+
+
+def test_an_address_with_non_ascii_characters(community, cli, tmp_path):
+    """IDNA for the domain always; SMTPUTF8 for the local part when the server offers it, else
+    that one address is refused and recorded, and the rest get the issue."""
+    listed = tmp_path / "list.txt"
+    listed.write_text(
+        "first@example.org\njosé@example.test\nana@münchen.example\nlast@example.org\n",
+        encoding="utf-8",
+    )
+    plain = Inbox()
+    server = SmtpServer(plain, enable_SMTPUTF8=False).start()
+    try:
+        use_server(community, server.port, subscribers=str(listed))
+        path = make_issue(community, cli)
+        output = " ".join(cli("newsletter", "send").output.split())
+    finally:
+        server.stop()
+    assert plain.recipients() == [
+        "first@example.org",
+        "ana@xn--mnchen-3ya.example",
+        "last@example.org",
+    ]
+    assert "refused josé@example.test: the server does not offer SMTPUTF8" in output
+    [refusal] = [line for line in ledger_lines(community) if "refused" in line]
+    assert refusal["address"] == "josé@example.test" and "SMTPUTF8" in refusal["refused"]
+    assert read_issue(path)[0].status == "sent"
+
+    update_issue(path, {"status": "ready"})
+    (community.root / "private" / "ledger" / "0001.jsonl").unlink()
+    utf8 = Inbox()
+    server = SmtpServer(utf8).start()  # aiosmtpd's Controller offers SMTPUTF8
+    try:
+        use_server(community, server.port, subscribers=str(listed))
+        cli("newsletter", "send")
+    finally:
+        server.stop()
+    assert "josé@example.test" in utf8.recipients()
+    [message] = [m for m in utf8.messages() if "jos" in m["To"]]
+    assert message["To"] == "josé@example.test"
+    assert "SMTPUTF8" in utf8.mail_options[utf8.recipients().index("josé@example.test")]
+
+
+def test_every_message_and_the_eml_are_7bit_with_short_lines(sending, cli, inbox, tmp_path):
+    _, path = sending
+    long_line = "Zoë wove a très long line " * 60  # one paragraph, far over 76 characters
+    write_intro(path, INTRO + "\n" + long_line + "\n")
+    cli("newsletter", "send")
+    cli("newsletter", "email", "-o", str(tmp_path / "out"))
+    eml = (tmp_path / "out" / "issue-0001.eml").read_bytes()
+    for raw in [content for _, _, content, _ in inbox.accepted] + [eml]:
+        assert raw.isascii()  # nothing 8-bit, whatever the server offered
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        for part in message.iter_parts():
+            assert part["Content-Transfer-Encoding"] == "quoted-printable"
+            body = part.as_bytes().split(b"\n\n", 1)[1]
+            assert max(len(line.rstrip(b"\r")) for line in body.split(b"\n")) <= 76
+        plain = message.get_body(preferencelist=("plain",)).get_content()
+        assert "Zoë wove a très long line" in plain
+    assert all("BODY=8BITMIME" not in options for options in inbox.mail_options)
+
+
+# One channel per issue -------------------------------------------------------------------
+
+
+def test_an_issue_sent_over_smtp_is_not_sent_again_through_a_service(
+    sending, cli, inbox, api, monkeypatch
+):
+    site, _ = sending
+    site.write_settings(CHORUS_BUTTONDOWN_API_URL=f"{api.base}/v1")
+    cli("newsletter", "send")
+    api.answers[("POST", "/v1/emails")] = (201, {"id": "em_1"})
+    api.answers[("PATCH", "/v1/emails/em_1")] = (200, {"id": "em_1"})
+    monkeypatch.setenv("CHORUS_BUTTONDOWN_API_KEY", "bd-key")
+    refused = cli("newsletter", "push", "--service", "buttondown", "--send", expect=1)
+    assert "went out through smtp already" in " ".join(refused.output.split())
+    assert "--force-second-channel" in refused.output and api.requests == []
+    cli("newsletter", "push", "--service", "buttondown")  # a draft sends nothing: allowed
+    forced = cli(
+        "newsletter", "push", "--service", "buttondown", "--send", "--force-second-channel"
+    )
+    assert "sent issue 1 through buttondown" in forced.output
+    assert api.requests[-1][3] == {"status": "about_to_send"}
+    record = json.loads((site.root / "private" / "ledger" / "0001.channel.json").read_text())
+    assert [entry["channel"] for entry in record["channels"]] == ["smtp", "buttondown"]
+    assert len(inbox.accepted) == 10
+
+
+def test_an_issue_sent_through_a_service_is_not_sent_again_over_smtp(
+    pushing, cli, api, smtp_server, inbox, tmp_path
+):
+    site, _ = pushing
+    api.answers[("POST", "/api/campaigns")] = (200, {"data": {"id": 7}})
+    api.answers[("PUT", "/api/campaigns/7/status")] = (200, {"data": {"id": 7}})
+    cli("newsletter", "push", "--service", "listmonk", "--send")
+    listed = tmp_path / "list.txt"
+    listed.write_text("\n".join(SUBSCRIBERS) + "\n")
+    site.write_settings(
+        CHORUS_SMTP_HOST="127.0.0.1",
+        CHORUS_SMTP_PORT=smtp_server.port,
+        CHORUS_SMTP_SECURITY="none",
+        CHORUS_NEWSLETTER_UNSUBSCRIBE_URL="https://lists.loom.example/unsubscribe?a={email}",
+        CHORUS_NEWSLETTER_SUBSCRIBERS=str(listed),
+    )
+    refused = " ".join(cli("newsletter", "send", expect=1).output.split())
+    assert "issue 1 went out through listmonk already" in refused
+    assert inbox.attempts == []
+    buttondown = cli("newsletter", "push", "--service", "buttondown", "--send", expect=1)
+    assert "went out through listmonk" in " ".join(buttondown.output.split())
+    assert all("/v1/" not in where for _, where, _, _ in api.requests)
+    cli("newsletter", "send", "--force-second-channel")
+    assert sorted(inbox.recipients()) == sorted(SUBSCRIBERS)

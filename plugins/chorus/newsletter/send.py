@@ -99,7 +99,7 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
     Lines end at LF (CRLF too) only: any other control character refuses its line.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")  # no newline translation: CR is data
     except FileNotFoundError:
         raise SendError(
             f"no subscriber list at {path}: write one address per line there, or point "
