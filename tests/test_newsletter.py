@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import shlex
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -686,3 +687,88 @@ def test_dates_in_the_feed_are_the_issue_date_in_the_sites_time_zone(issue_site)
     feed = feedparser.parse((site.output / "newsletter" / "feed.atom.xml").read_bytes())
     published = datetime(*feed.entries[0].published_parsed[:6], tzinfo=UTC)
     assert published == datetime(2026, 11, 9, tzinfo=timezone(timedelta(hours=1)))
+
+
+# An editor's flow without surprises -------------------------------------------------------
+
+
+def test_the_subject_keeps_in_step_with_the_period(issue_site, cli):
+    _, path = issue_site
+    assert "2\u20138 November 2026" in read_issue(path)[0].subject
+    update_issue(path, {"period_start": date(2026, 9, 1), "period_end": date(2026, 11, 8)})
+    stale = " ".join(cli("newsletter", "check", expect=1).output.split())
+    assert "subject-period" in stale and "says '2\u20138 November 2026'" in stale
+    assert "covers 1 September \u2013 8 November 2026" in stale
+    built = cli("newsletter", "build").output
+    assert "Subject now in step with the period" in built
+    subject = read_issue(path)[0].subject
+    assert subject == "The Loom Collective newsletter #1: 1 September \u2013 8 November 2026"
+    assert "passes every check" in cli("newsletter", "check").output
+    update_issue(path, {"subject": "Looms of 30 November 2026, and more"})  # a day outside
+    assert "subject-period" in cli("newsletter", "check", expect=1).output
+
+
+def test_build_suggests_a_check_command_that_works(community, cli):
+    """Without a public SITEURL in pelicanconf.py, the command names --publish."""
+    publishconf = community.root / "publishconf.py"
+    publishconf.write_text(
+        "import runpy\n"
+        f"globals().update({{k: v for k, v in runpy.run_path({str(community.settings_file)!r})"
+        ".items() if k.isupper()})\n"
+        f"SITEURL = {SITE_URL!r}\nFEED_DOMAIN = SITEURL\nRELATIVE_URLS = False\n"
+        f"CHORUS_NEWSLETTER_UNSUBSCRIBE_URL = {UNSUBSCRIBE!r}\n"
+    )
+    cli("newsletter", "new", "--date", "2026-11-09")
+    output = " ".join(cli("newsletter", "build").output.split())
+    [command] = re.findall(r"Next: chorus (.*?), then set", output)
+    assert command.endswith("newsletter check 1 --publish")
+    path = sorted((community.content / "newsletter").glob("*.md"))[-1]
+    write_intro(path, INTRO)
+    arguments = shlex.split(command)
+    assert arguments[:2] == ["--settings", str(community.settings_file)]
+    assert "passes every check" in cli(*arguments[2:]).output
+    publish(community)  # now pelicanconf.py itself has the public address
+    output = " ".join(cli("newsletter", "build").output.split())
+    [command] = re.findall(r"Next: chorus (.*?), then set", output)
+    assert command.endswith("newsletter check 1")
+
+
+def test_an_invalid_latest_issue_is_named_not_passed_over(issue_site, cli, tmp_path):
+    site, _ = issue_site
+    cli("newsletter", "new", "--date", "2026-11-16")
+    second = site.content / "newsletter" / "0002.md"
+    update_issue(second, {"date": "the sixteenth"})
+    for command in (["check"], ["email", "-o", str(tmp_path / "out")]):
+        output = " ".join(cli("newsletter", *command, expect=1).output.split())
+        assert "0002.md: date: 'the sixteenth' is not a date" in output
+        assert "the latest issue file, " in output and "0002.md, is not valid" in output
+    assert not (tmp_path / "out").exists()
+    cli("newsletter", "email", "1", "-o", str(tmp_path / "out"))  # named: that one
+
+
+def test_a_subscribe_url_equal_to_the_archive_is_one_link(issue_site, cli):
+    site, _ = issue_site
+    site.write_settings(CHORUS_NEWSLETTER_SUBSCRIBE_URL=f"{SITE_URL}/newsletter/")
+    assert "passes every check" in cli("newsletter", "check").output
+    _, _, rendered = rendered_issue(site)
+    page = BeautifulSoup(rendered.html, "html.parser")
+    [link] = page.find_all("a", href=f"{SITE_URL}/newsletter/")
+    assert link.get_text() == "Past issues, and how to subscribe"
+    assert f"Past issues, and how to subscribe: {SITE_URL}/newsletter/" in rendered.text
+    site.write_settings(CHORUS_NEWSLETTER_SUBSCRIBE_URL="https://lists.loom.example/join")
+    _, _, rendered = rendered_issue(site)
+    page = BeautifulSoup(rendered.html, "html.parser")
+    assert page.find("a", string="Subscribe")["href"] == "https://lists.loom.example/join"
+    assert page.find("a", string="Past issues")["href"] == f"{SITE_URL}/newsletter/"
+
+
+def test_the_review_copies_show_a_sample_address(issue_site, cli, tmp_path):
+    cli("newsletter", "email", "-o", str(tmp_path))
+    html = (tmp_path / "issue-0001.html").read_text()
+    text = (tmp_path / "issue-0001.txt").read_text()
+    sample = "https://lists.loom.example/unsubscribe?address=subscriber@example.invalid"
+    page = BeautifulSoup(html, "html.parser")
+    assert page.find("a", string="Unsubscribe")["href"] == sample
+    assert sample in text and "{email}" not in html + text
+    eml = email.message_from_bytes((tmp_path / "issue-0001.eml").read_bytes())
+    assert eml["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"  # filled in by `send`
