@@ -1,9 +1,11 @@
 """Sending an issue over SMTP: a rate limit, and a ledger so that nobody gets it twice.
 
-The ledger is one append-only file per issue, one JSON line per address the server accepted,
-written and flushed to disk right after the server says yes and before the next message goes
-out. A run that dies (the server drops, the process is killed) leaves a ledger that names
-exactly who has the issue; the next run skips them and sends to everyone else.
+The ledger is one append-only file per issue, one JSON line per address the server accepted
+(or refused for good), written and flushed to disk right after the server answers and before
+the next message goes out. A run that dies (the server drops, the process is killed) leaves a
+ledger that names exactly who has the issue; the next run mends a torn last line, skips them
+and sends to everyone else. Addresses refused for now (4xx) are not recorded: they are tried
+again later in the run and by the next one.
 
 The one gap no client can close is between the server accepting a message and the ledger
 line reaching the disk: a kill in that instant means that address gets the issue again on
