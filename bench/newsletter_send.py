@@ -30,7 +30,7 @@ from pelican.settings import read_settings
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "plugins"))
 
-from chorus.members import load_registry  # noqa: E402 (after the path is set)
+from chorus.members.registry import load_registry  # noqa: E402 (after the path is set)
 from chorus.newsletter.email import build_message, from_address, render  # noqa: E402
 from chorus.newsletter.issue import load_issues  # noqa: E402
 from chorus.newsletter.send import (  # noqa: E402
