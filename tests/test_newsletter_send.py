@@ -348,6 +348,10 @@ def test_permanent_refusals_are_recorded_and_never_retried(sending, cli, inbox):
     again = " ".join(cli("newsletter", "send").output.split())
     assert "Nothing to send" in again and "refused reader3@example.org: 550" in again
     assert len(inbox.attempts) == tried  # never asked again
+    listed = cli("newsletter", "list").output
+    row = next(line for line in listed.splitlines() if line.strip().startswith("1 "))
+    cells = [cell.strip() for cell in row.split("\u2502")]
+    assert cells[5:8] == ["8", "2", "smtp"], listed  # delivered, refused, channel
     assert Counter(inbox.recipients()) == Counter(set(SUBSCRIBERS) - set(refused))
 
 

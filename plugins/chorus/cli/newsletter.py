@@ -23,7 +23,7 @@ from chorus.common.config import ConfigError
 from chorus.common.sanitize import plain_text
 from chorus.members.registry import Member
 from chorus.newsletter.addresses import AddressError, parse_address
-from chorus.newsletter.channel import ChannelError, claim, refuse_another
+from chorus.newsletter.channel import ChannelError, channels, claim, refuse_another
 from chorus.newsletter.check import Finding, check_message, check_period
 from chorus.newsletter.collect import Post, collect, default_summary, new_members
 from chorus.newsletter.email import (
@@ -775,8 +775,9 @@ def push_command(
 @newsletter.command("list", short_help="List the issues and their status.")
 @click.pass_obj
 def list_issues(site: Site) -> None:
-    """List every issue: number, status, date, period, posts, subject, and how many
-    subscribers the ledger says have it.
+    """List every issue: number, status, date, period, posts, how many subscribers the
+    ledger says have it and were refused for good, the channel it went out through, and its
+    subject.
 
     \b
     Example:
@@ -785,17 +786,25 @@ def list_issues(site: Site) -> None:
     config = _config(site)
     issues = _issues(config)
     table = Table(show_edge=False)
-    for column in ("issue", "status", "date", "period", "posts", "delivered", "subject"):
-        table.add_column(column, justify="right" if column in ("posts", "delivered") else "left")
+    numbers = ("posts", "delivered", "refused")
+    for column in ("issue", "status", "date", "period", *numbers, "channel", "subject"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for issue in issues:
-        delivered = len(Ledger(config.ledger_dir, issue.number).delivered())
+        ledger = Ledger(config.ledger_dir, issue.number)
+        try:
+            went = ", ".join(channels(config.ledger_dir, issue.number))
+        except ChannelError as error:
+            errors.print(f"[red]error[/red] {escape(str(error))}", soft_wrap=True)
+            went = "?"
         table.add_row(
             str(issue.number),
             issue.status,
             issue.date.isoformat(),
             period_label(issue.period_start, issue.period_end),
             str(len(issue.items)),
-            str(delivered),
+            str(len(ledger.delivered())),
+            str(len(ledger.refused())),
+            went,
             escape(issue.subject),
         )
     console.print(table)
