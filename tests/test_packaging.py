@@ -1,4 +1,4 @@
-"""What `pip install chorus` ships: the core, every plugin, the theme and the site template, found
+"""What `pip install pelican-chorus` ships: the core, every plugin, the theme and the site template, found
 alike by an editable install and by a wheel installed elsewhere."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def wheel(tmp_path_factory) -> Path:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    [built] = (root / "dist").glob("chorus-*.whl")
+    [built] = (root / "dist").glob("pelican_chorus-*.whl")
     return built
 
 
