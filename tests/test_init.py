@@ -263,6 +263,6 @@ def test_init_from_this_checkout_writes_a_line_that_works_here_and_says_so(tmp_p
     expected = installed_requirement()
     assert expected.line.startswith("--editable file://")
     assert text.splitlines()[-1] == expected.line
-    assert "this machine only" in " ".join(text.split())
+    assert "this machine only" in " ".join(text.replace("#", " ").split())
     assert f"pelican-chorus=={__version__}" in text
     assert "this machine only" in " ".join(output.split())

@@ -147,3 +147,44 @@ def test_a_site_made_from_the_installed_wheel_builds(wheel, tmp_path):
     page = (site / "output" / "members" / "example" / "index.html").read_text()
     assert "Example Member" in page and "https://wheel.example/" in page
     assert (site / "output" / "theme" / "css" / "style.css").is_file()
+
+
+def test_a_fresh_environment_installs_the_wheel_and_the_site_it_inits_makes_itself(
+    wheel, tmp_path
+):
+    """What a new community does: install Chorus, `chorus init`, then the new site's own
+    `make site`, which sets up the site's .venv from the requirements.txt that init wrote.
+    Dependencies come from the package index (or pip's cache); Chorus from the wheel."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "VIRTUAL_ENV", "CHORUS_SETTINGS")
+    }
+
+    def run(*args: str | Path, cwd: Path = tmp_path) -> str:
+        result = subprocess.run(
+            [str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    venv = tmp_path / "venv"
+    # Without a pip of its own (ensurepip is the slow part): this pip installs into it.
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q", wheel)
+    said = run(
+        venv / "bin" / "chorus", "init", "loom", "--no-input", "--name", "Loom", "--url",
+        "https://loom.example", "--editor", "Rosa", "--contact", "editors@loom.example",
+    )  # fmt: skip
+    site = tmp_path / "loom"
+    requirements = (site / "requirements.txt").read_text()
+    # Installed from a file: the line installs that very wheel, and says it works here only.
+    assert requirements.splitlines()[-1] == f"pelican-chorus @ {wheel.as_uri()}"
+    assert "this machine only" in " ".join(requirements.replace("#", " ").split())
+    assert "this machine only" in " ".join(said.split())
+    run("make", "site", cwd=site)
+    installed = run(site / ".venv" / "bin" / "python", "-m", "pip", "show", "pelican-chorus")
+    assert "Version: " in installed
+    page = (site / "output" / "members" / "example" / "index.html").read_text()
+    assert "Example Member" in page
+    assert (site / "output" / "index.html").is_file()
