@@ -111,7 +111,7 @@ def test_the_new_sites_publish_build_has_absolute_urls_and_no_drafts(tmp_path, m
     example.write_text(example.read_text().replace("trusted: true", "trusted: false"))
     monkeypatch.chdir(root)
     assert CliRunner().invoke(main, ["fetch", "--no-progress"]).exit_code == 0
-    assert "2 draft(s)" in CliRunner().invoke(main, ["approve"]).output
+    assert "2 drafts waiting" in CliRunner().invoke(main, ["approve"]).output
     (root / "output").mkdir()
     (root / "output/stale.html").write_text("from an earlier build")
     monkeypatch.setenv("CHORUS_SITEURL", "")  # an empty variable does not blank SITEURL

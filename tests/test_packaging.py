@@ -149,9 +149,7 @@ def test_a_site_made_from_the_installed_wheel_builds(wheel, tmp_path):
     assert (site / "output" / "theme" / "css" / "style.css").is_file()
 
 
-def test_a_fresh_environment_installs_the_wheel_and_the_site_it_inits_makes_itself(
-    wheel, tmp_path
-):
+def test_a_fresh_environment_installs_the_wheel_and_the_site_it_inits_makes_itself(wheel, tmp_path):
     """What a new community does: install Chorus, `chorus init`, then the new site's own
     `make site`, which sets up the site's .venv from the requirements.txt that init wrote.
     Dependencies come from the package index (or pip's cache); Chorus from the wheel."""
