@@ -1,5 +1,5 @@
-"""What `pip install pelican-chorus` ships: the core, every plugin, the theme and the site template, found
-alike by an editable install and by a wheel installed elsewhere."""
+"""What `pip install pelican-chorus` ships: the core, every plugin, the theme and the site
+template, found alike by an editable install and by a wheel installed elsewhere."""
 
 from __future__ import annotations
 
