@@ -72,6 +72,8 @@ def wheel(tmp_path_factory) -> Path:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # No BuildBackendWarning (setuptools took the template's folders for packages, once).
+    assert "Warning" not in result.stderr, result.stderr
     [built] = (root / "dist").glob("pelican_chorus-*.whl")
     return built
 
@@ -186,3 +188,44 @@ def test_a_fresh_environment_installs_the_wheel_and_the_site_it_inits_makes_itse
     page = (site / "output" / "members" / "example" / "index.html").read_text()
     assert "Example Member" in page
     assert (site / "output" / "index.html").is_file()
+
+
+def test_the_release_workflow_builds_on_a_version_tag_and_publishes_without_a_token():
+    import yaml
+
+    from test_workflows import tool
+
+    path = REPO / ".github" / "workflows" / "release.yml"
+    lint = subprocess.run(
+        [tool("actionlint"), "-no-color", "-oneline", "-shellcheck", tool("shellcheck"), path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow[True] == {"push": {"tags": ["v*"]}}  # PyYAML reads `on` as True
+    assert workflow["permissions"] == {}
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    assert any(step.get("run") == "make dist" for step in build["steps"])
+    assert build["permissions"] == {"contents": "read"}
+    # Trusted publishing: an OIDC token for this job only, no password or API token anywhere.
+    assert publish["needs"] == "build"
+    assert publish["permissions"] == {"id-token": "write"}
+    [upload] = [
+        step for step in publish["steps"] if "gh-action-pypi-publish" in step.get("uses", "")
+    ]
+    assert "with" not in upload
+    assert "secrets." not in path.read_text()
+
+
+def test_the_version_has_one_source():
+    import chorus
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "pelican-chorus"
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "chorus.__version__"}
+    from importlib import metadata
+
+    assert metadata.version("pelican-chorus") == chorus.__version__
