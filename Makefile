@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CHORUS := $(BIN)/chorus
 
-.PHONY: site fetch build serve publish test lint bench screenshot clean help docs
+.PHONY: site fetch build serve publish test lint bench screenshot dist clean help docs
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## List the targets
@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+$(VENV)/.installed-dist: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --editable '.[dist]'
 	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
@@ -63,5 +67,10 @@ screenshot: $(VENV)/.installed-test $(VENV)/.chromium  ## Regenerate docs/screen
 	$(BIN)/python -m pytest -q tests/test_browser.py -k readme_screenshot
 	cp tests/artifacts/screenshots/readme.png docs/screenshot.png
 
-clean:  ## Remove the output and the virtual environment
-	rm -rf output $(VENV) .pytest_cache bench/results
+dist: $(VENV)/.installed-dist  ## Build the sdist and the wheel into dist/ and check them
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+clean:  ## Remove the output, the built distributions and the virtual environment
+	rm -rf output dist $(VENV) .pytest_cache bench/results

@@ -82,17 +82,17 @@ def test_approve_lists_and_publishes_drafts(site, feed_server, cli):
     site.member("bob", feeds=[feed_server.add("/b", rss.replace("b.example", "c.example"))])
     cli("fetch")
     listing = cli("approve").output
-    assert "4 draft(s)" in listing and "community/ada/one-" in listing
+    assert "4 drafts waiting" in listing and "community/ada/one-" in listing
 
     [bob_first, bob_second] = site.posts("bob")
     cli("approve", str(bob_first))
-    assert "2 draft(s)" not in cli("approve").output and "3 draft(s)" in cli("approve").output
+    assert "3 drafts waiting" in cli("approve").output
     cli("approve", "ada")
-    assert "1 draft(s)" in cli("approve").output
+    assert "1 draft waiting" in cli("approve").output
     unknown = cli("approve", "nobody", expect=1)
     assert "no draft matches nobody" in unknown.output
     cli("approve", "--all")
-    assert "0 draft(s)" in cli("approve").output
+    assert "No drafts are waiting" in cli("approve").output
     assert 'content="published"' in bob_second.read_text()
 
 

@@ -11,9 +11,17 @@ from click.testing import CliRunner
 from pelican import Pelican
 from pelican.settings import read_settings
 
+from chorus import __version__
 from chorus.cli import init as cli_site
 from chorus.cli.main import main
-from chorus.onboarding.scaffold import ScaffoldError, SiteAnswers, create_site, template_files
+from chorus.onboarding.scaffold import (
+    ScaffoldError,
+    SiteAnswers,
+    create_site,
+    installed_requirement,
+    requirement_for,
+    template_files,
+)
 
 ANSWERS = [
     "--name",
@@ -103,7 +111,7 @@ def test_the_new_sites_publish_build_has_absolute_urls_and_no_drafts(tmp_path, m
     example.write_text(example.read_text().replace("trusted: true", "trusted: false"))
     monkeypatch.chdir(root)
     assert CliRunner().invoke(main, ["fetch", "--no-progress"]).exit_code == 0
-    assert "2 draft(s)" in CliRunner().invoke(main, ["approve"]).output
+    assert "2 drafts waiting" in CliRunner().invoke(main, ["approve"]).output
     (root / "output").mkdir()
     (root / "output/stale.html").write_text("from an earlier build")
     monkeypatch.setenv("CHORUS_SITEURL", "")  # an empty variable does not blank SITEURL
@@ -180,6 +188,81 @@ def test_values_are_written_as_python_literals(tmp_path):
 
 
 def test_requirement_line_says_how_ci_installs_chorus(tmp_path):
-    spec = "chorus @ git+https://git.example/chorus.git@v0.1.0"
-    init(str(tmp_path), *ANSWERS, "--requirement", spec)
-    assert spec in (tmp_path / "requirements.txt").read_text().splitlines()
+    spec = "pelican-chorus @ git+https://git.example/chorus.git@v0.1.0"
+    output = init(str(tmp_path), *ANSWERS, "--requirement", spec)
+    lines = (tmp_path / "requirements.txt").read_text().splitlines()
+    assert spec in lines
+    assert not any("this machine only" in line for line in lines)
+    assert "note" not in output
+
+
+COMMIT = "9f1c2d3e4b5a69788796a5b4c3d2e1f00f1e2d3c"
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "line", "local"),
+    [
+        (None, "pelican-chorus==1.2.0", False),  # from an index: no direct_url.json
+        (
+            {
+                "url": "https://git.example/loom/chorus.git",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT, "requested_revision": "main"},
+            },
+            f"pelican-chorus @ git+https://git.example/loom/chorus.git@{COMMIT}",
+            False,
+        ),
+        (
+            {
+                "url": "https://git.example/mono.git",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT},
+                "subdirectory": "chorus",
+            },
+            f"pelican-chorus @ git+https://git.example/mono.git@{COMMIT}#subdirectory=chorus",
+            False,
+        ),
+        (
+            {
+                "url": "https://files.example/pelican_chorus-1.2.0-py3-none-any.whl",
+                "archive_info": {"hashes": {"sha256": "ab" * 32}},
+            },
+            "pelican-chorus @ https://files.example/pelican_chorus-1.2.0-py3-none-any.whl",
+            False,
+        ),
+        (
+            {"url": "file:///home/ana/pelican_chorus-1.2.0-py3-none-any.whl", "archive_info": {}},
+            "pelican-chorus @ file:///home/ana/pelican_chorus-1.2.0-py3-none-any.whl",
+            True,
+        ),
+        (
+            {"url": "file:///home/ana/chorus", "dir_info": {}},
+            "pelican-chorus @ file:///home/ana/chorus",
+            True,
+        ),
+        (
+            {"url": "file:///home/ana/chorus", "dir_info": {"editable": True}},
+            "--editable file:///home/ana/chorus",
+            True,
+        ),
+    ],
+    ids=["index", "git", "git-subdirectory", "web-archive", "local-wheel", "local-dir", "editable"],
+)
+def test_the_requirement_installs_the_chorus_that_ran(direct_url, line, local):
+    requirement = requirement_for("1.2.0", direct_url)
+    assert requirement.line == line
+    assert bool(requirement.note) == local
+    if local:
+        # Says why, and what to write instead.
+        assert "this machine only" in requirement.note
+        assert "pelican-chorus==1.2.0" in requirement.note and "--requirement" in requirement.note
+
+
+def test_init_from_this_checkout_writes_a_line_that_works_here_and_says_so(tmp_path):
+    """The test environment installs this checkout editable: the line points at it."""
+    output = init(str(tmp_path), *ANSWERS)
+    text = (tmp_path / "requirements.txt").read_text()
+    expected = installed_requirement()
+    assert expected.line.startswith("--editable file://")
+    assert text.splitlines()[-1] == expected.line
+    assert "this machine only" in " ".join(text.replace("#", " ").split())
+    assert f"pelican-chorus=={__version__}" in text
+    assert "this machine only" in " ".join(output.split())

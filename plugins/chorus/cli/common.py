@@ -26,17 +26,21 @@ class Site:
         self.settings_file = settings_file
         self._settings: dict[str, Any] | None = None
 
+    def existing_settings_file(self) -> Path:
+        """The settings file; outside a site, the error every command gives."""
+        if not self.settings_file.is_file():
+            raise click.UsageError(
+                f"no settings file at {self.settings_file}: run chorus in the site's "
+                "directory or pass --settings PATH/TO/pelicanconf.py"
+            )
+        return self.settings_file
+
     @property
     def settings(self) -> dict[str, Any]:
         if self._settings is None:
-            if not self.settings_file.is_file():
-                raise click.UsageError(
-                    f"no settings file at {self.settings_file}: run chorus in the site's "
-                    "directory or pass --settings PATH/TO/pelicanconf.py"
-                )
             from pelican.settings import read_settings  # Pelican only where settings are read
 
-            self._settings = read_settings(str(self.settings_file))
+            self._settings = read_settings(str(self.existing_settings_file()))
         return self._settings
 
     @property

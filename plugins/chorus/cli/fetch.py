@@ -3,14 +3,16 @@ publish the drafts an editor has reviewed (thin commands over ``chorus.fetch``).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from chorus.cli.common import Site, console, errors, pass_site, print_problems, relative
 
@@ -68,16 +70,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     chosen = [m for h, m in registry.members.items() if not handles or h in handles]
     total = len({url for member in chosen for url in member.feeds})
     show = console.is_terminal if progress is None else progress
-    with Progress(
-        TextColumn("Fetching"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=errors,
-        disable=not show,
-        transient=True,
-    ) as bar:
+    with fetch_progress(disable=not show) as bar:
         task = bar.add_task("", total=total)
         done: set[str] = set()
 
@@ -87,15 +80,43 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
                 bar.update(task, advance=1, description=feed.url)
 
         report = run_fetch(config, chosen, on_feed_done=advance)
-    _print_report(report, every_member=every_member)
+    trusted = frozenset(member.handle for member in chosen if member.trusted)
+    _print_report(report, trusted=trusted, every_member=every_member)
     sys.exit(0 if report.ok else 1)
 
 
-def _print_report(report: FetchReport, *, every_member: bool = False) -> None:
-    listed_members = report.members
+def fetch_progress(*, disable: bool) -> Progress:
+    """The fetch's progress bar: the bar keeps its width, the URL after it is cut to fit."""
+    return Progress(
+        TextColumn("Fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        # The one column that takes what is left of the line, and only that; a feed URL is
+        # text, not markup.
+        TextColumn("{task.description}", markup=False, table_column=Column(ratio=1, no_wrap=True)),
+        console=errors,
+        disable=disable,
+        transient=True,
+        expand=True,
+    )
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key for "natural" order: m4 before m37, case aside."""
+    parts = re.split(r"(\d+)", text, flags=re.ASCII)
+    # re.split with a group: the digit runs are at the odd places.
+    return [int(part) if index % 2 else part.casefold() for index, part in enumerate(parts)]
+
+
+def _print_report(
+    report: FetchReport, *, trusted: frozenset[str] = frozenset(), every_member: bool = False
+) -> None:
+    """The report; new posts of members not in ``trusted`` are drafts waiting for review."""
+    listed_members = sorted(report.members, key=lambda member: natural_key(member.handle))
     if not every_member and len(report.members) > QUIET_MEMBERS_LISTED:
         # On a large site the members with nothing new would bury the ones with news.
-        listed_members = [member for member in report.members if _has_news(member)]
+        listed_members = [member for member in listed_members if _has_news(member)]
     table = Table(title="Fetch report", title_justify="left", show_edge=False)
     for column in ("member", "new", "updated", "unchanged", "skipped", "not modified", "failed"):
         table.add_column(column, justify="left" if column in ("member", "failed") else "right")
@@ -133,8 +154,9 @@ def _print_report(report: FetchReport, *, every_member: bool = False) -> None:
                 f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}", soft_wrap=True
             )
         if listed:
+            draft = "" if member.handle in trusted else " [dim](draft)[/dim]"
             for path in member.new:
-                console.print(f"  [green]new[/green]     community/{path}", soft_wrap=True)
+                console.print(f"  [green]new[/green]     community/{path}{draft}", soft_wrap=True)
             for path in member.updated:
                 console.print(
                     f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
@@ -152,6 +174,14 @@ def _print_report(report: FetchReport, *, every_member: bool = False) -> None:
                     f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}",
                     soft_wrap=True,
                 )
+    drafts = sum(len(m.new) for m in report.members if m.handle not in trusted)
+    if drafts:
+        console.print(
+            f"{drafts:,} of the new posts {'are drafts' if drafts != 1 else 'is a draft'} "
+            "waiting for review: chorus approve lists the drafts, chorus approve --all "
+            "publishes them.",
+            soft_wrap=True,
+        )
     failures = sum(len(member.failed) for member in report.members)
     if failures:
         errors.print(
@@ -201,10 +231,10 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool
     Example: chorus approve ada content/community/grace/some-post-1a2b3c4d.html
     """
     from chorus.fetch.store import approve as publish
-    from chorus.fetch.store import drafts
+    from chorus.fetch.store import drafts, read_title
 
     root = site.config.community_dir
-    waiting = list(drafts(root))
+    waiting = sorted(drafts(root), key=lambda post: natural_key(str(post.path.relative_to(root))))
     if paths:
         if targets or approve_all:
             raise click.UsageError("--paths only lists; it takes no TARGETS and no --all")
@@ -212,14 +242,20 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool
             click.echo(relative(post.path))
         return
     if not targets and not approve_all:
+        if not waiting:
+            console.print("No drafts are waiting for review.")
+            return
         for post in waiting:
             console.print(
-                f"{relative(post.path)}  [dim]{post.handle} · {post.date[:10]}[/dim]",
+                f"[bold]{escape(read_title(post.path))}[/bold]  "
+                f"[dim]{escape(post.handle)} · {escape(post.date[:10])}[/dim]\n"
+                f"  {escape(relative(post.path))}",
                 soft_wrap=True,
             )
+        count = len(waiting)
         console.print(
-            f"{len(waiting)} draft(s). Publish with: chorus approve --all, "
-            "or chorus approve HANDLE|FILE ...",
+            f"{count} draft{'s' * (count != 1)} waiting for review. Publish with: "
+            "chorus approve --all, or chorus approve HANDLE|FILE ...",
             soft_wrap=True,
         )
         return

@@ -10,15 +10,16 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from chorus import __version__
 from chorus.cli.common import interactive
 from chorus.onboarding.scaffold import (
+    Requirement,
     ScaffoldError,
     SiteAnswers,
     check_contact,
     check_site_url,
     check_text,
     create_site,
+    installed_requirement,
 )
 
 console = Console(stderr=False, highlight=False)
@@ -48,9 +49,10 @@ def ask(label: str, check: Callable[[str], str]) -> str:
 @click.option("--description", default="", help="One line under the name (SITESUBTITLE).")
 @click.option(
     "--requirement",
-    default=f"chorus=={__version__}",
-    show_default=True,
-    help="How the site's CI installs Chorus: a line for requirements.txt.",
+    metavar="LINE",
+    help="How the site (its make and its CI) installs Chorus: a line for requirements.txt, "
+    "e.g. 'pelican-chorus==1.2.0'. Default: the Chorus running now, as it was installed: "
+    "its release, its git commit, or its local path (good on this machine only).",
 )
 @click.option(
     "--force",
@@ -66,7 +68,7 @@ def init(
     editor: str | None,
     contact: str | None,
     description: str,
-    requirement: str,
+    requirement: str | None,
     force: bool,
     no_input: bool,
 ) -> None:
@@ -107,8 +109,14 @@ def init(
             f"missing {', '.join(missing)}: give them as options, or run chorus init in a "
             "terminal to be asked"
         )
+    installs = Requirement(requirement) if requirement else installed_requirement()
     try:
-        site = SiteAnswers(**answers, description=description, requirement=requirement)
+        site = SiteAnswers(
+            **answers,
+            description=description,
+            requirement=installs.line,
+            requirement_note=installs.note,
+        )
         written = create_site(directory, site, force=force)
     except ScaffoldError as error:
         raise click.UsageError(str(error)) from None
@@ -125,6 +133,12 @@ def init(
         "Then push it to GitHub and follow README.md to turn on Pages and the workflows.",
         soft_wrap=True,
     )
+    if installs.note:
+        console.print(
+            f"\n[yellow]note[/yellow] requirements.txt installs Chorus with "
+            f"{escape(installs.line)}\n{escape(installs.note)}",
+            soft_wrap=True,
+        )
 
 
 def _relative(path: Path) -> str:

@@ -29,6 +29,7 @@ INDEX_NAME = "chorus/community-index.json"  # under the cache directory
 POST_FORMAT = 3
 HEAD_BYTES = 8192  # our meta tags all sit in the head, well within this
 _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
+_TITLE = re.compile(r"<title>(?P<title>.*?)</title>", re.DOTALL)
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 # Letters that Unicode does not decompose into ASCII ones.
@@ -326,6 +327,20 @@ def read_stored(path: Path) -> StoredPost | None:
         status=meta.get("status", "draft"),
         date=meta.get("date", ""),
     )
+
+
+def read_title(path: Path) -> str:
+    """A post file's title as plain text on one line, safe to print: no control characters."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES).decode("utf-8", errors="replace")
+    except OSError as error:
+        log.warning("%s: cannot read (%s)", path, error)
+        return ""
+    found = _TITLE.search(head)
+    title = html.unescape(found["title"]) if found else ""
+    # Feed text: terminal escapes and direction overrides must not reach a terminal.
+    return "".join(c for c in " ".join(title.split()) if unicodedata.category(c)[0] != "C")
 
 
 def drafts(root: Path) -> Iterator[StoredPost]:

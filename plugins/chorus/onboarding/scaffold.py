@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import metadata
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import jinja2
 
 from chorus import __version__
 from chorus.common.urls import web_url
 
+DISTRIBUTION = "pelican-chorus"  # the name on the Python Package Index
 TEMPLATE = "site_template"
 RENDERED_SUFFIX = ".jinja"
 DOT_PREFIX = "dot-"
@@ -45,7 +49,9 @@ class SiteAnswers:
     editor: str
     contact: str
     description: str = ""
-    requirement: str = field(default=f"chorus=={__version__}")
+    requirement: str = field(default=f"{DISTRIBUTION}=={__version__}")
+    # Why the requirement line only works on this machine, and what to put there instead.
+    requirement_note: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", check_text("site name", self.name))
@@ -98,6 +104,56 @@ def check_contact(value: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """A requirements.txt line that installs Chorus, and a note when it is good here only."""
+
+    line: str
+    note: str = ""
+
+
+def installed_requirement() -> Requirement:
+    """The line that installs the very Chorus that is running: how pip installed it is in the
+    distribution's ``direct_url.json`` (PEP 610), absent when it came from an index."""
+    # Installers leave an INSTALLER file; the egg-info that a build leaves in the source tree
+    # (on the path when running from a checkout) has none and says nothing of how.
+    installed = (d for d in metadata.distributions(name=DISTRIBUTION) if d.read_text("INSTALLER"))
+    distribution = next(installed, None)
+    if distribution is None:
+        return Requirement(
+            f"{DISTRIBUTION}=={__version__}",
+            f"Chorus ran from its sources without being installed, so this names the release "
+            f"of the same version, {__version__}.",
+        )
+    text = distribution.read_text("direct_url.json")
+    return requirement_for(distribution.version, json.loads(text) if text else None)
+
+
+def requirement_for(version: str, direct_url: dict[str, Any] | None) -> Requirement:
+    """The requirements.txt line for a Chorus of ``version`` installed as ``direct_url`` says."""
+    if not direct_url:
+        return Requirement(f"{DISTRIBUTION}=={version}")
+    url = str(direct_url.get("url", ""))
+    subdirectory = direct_url.get("subdirectory")
+    fragment = f"#subdirectory={subdirectory}" if subdirectory else ""
+    vcs = direct_url.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("commit_id"):
+        return Requirement(f"{DISTRIBUTION} @ {vcs['vcs']}+{url}@{vcs['commit_id']}{fragment}")
+    if not url.startswith("file:"):
+        return Requirement(f"{DISTRIBUTION} @ {url}{fragment}")  # an archive on a web server
+    dir_info = direct_url.get("dir_info")
+    editable = isinstance(dir_info, dict) and bool(dir_info.get("editable"))
+    what = "an editable checkout" if editable else "a local directory" if dir_info else "a file"
+    line = f"--editable {url}{fragment}" if editable else f"{DISTRIBUTION} @ {url}{fragment}"
+    return Requirement(
+        line,
+        f"Chorus was installed from {what}, {url}, so this line works on this machine only: "
+        f"CI and other machines cannot reach it. Before you push, replace it with a release "
+        f"({DISTRIBUTION}=={version}) or a git URL ({DISTRIBUTION} @ "
+        f"git+https://HOST/REPO@COMMIT), or run chorus init again with --requirement LINE.",
+    )
+
+
 def template_files() -> Iterator[tuple[PurePosixPath, Traversable]]:
     """Every file of the template, as (path in the new site, resource), sorted by path."""
     found: list[tuple[PurePosixPath, Traversable]] = []
@@ -133,6 +189,7 @@ def render_template(answers: SiteAnswers, today: date) -> dict[PurePosixPath, by
         "contact_is_email": answers.contact_is_email,
         "description": answers.description,
         "requirement": answers.requirement,
+        "requirement_note": textwrap.wrap(answers.requirement_note, 96),
         "today": today.isoformat(),
         "version": __version__,
     }
