@@ -121,13 +121,12 @@ def _print_report(report: FetchReport, *, every_member: bool = False) -> None:
         # On a large site the members with nothing new would bury the ones with news.
         listed_members = [member for member in report.members if _has_news(member)]
     table = Table(title="Fetch report", title_justify="left", show_edge=False)
-    for column in ("member", "new", "updated", "unchanged", "skipped", "not modified", "failed"):
-        # A long handle wraps rather than being cut: "daringfireball-…" three times says nothing.
-        table.add_column(
-            column,
-            justify="left" if column in ("member", "failed") else "right",
-            overflow="fold" if column == "member" else "ellipsis",
-        )
+    # Handles are never cut ("daringfireball-…" three times tells the rows apart for nobody):
+    # the member column is as wide as the longest, and the counts' headings wrap instead.
+    widest = max((len(member.handle) for member in listed_members), default=6)
+    table.add_column("member", justify="left", no_wrap=True, min_width=widest)
+    for column in ("new", "updated", "unchanged", "skipped", "not modified", "failed"):
+        table.add_column(column, justify="left" if column == "failed" else "right")
     for member in listed_members:
         failed = len(member.failed)
         table.add_row(

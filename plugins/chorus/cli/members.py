@@ -101,7 +101,7 @@ WHAT_CONSENT_KEEPS = {
     "feeds",
     multiple=True,
     help="A feed URL (RSS, Atom or JSON Feed); repeat for more. Without one, the feed is "
-    "found from the home page (its <link rel=\"alternate\"> feeds), with or without --check.",
+    'found from the home page (its <link rel="alternate"> feeds), with or without --check.',
 )
 @click.option("--avatar", help="An http(s) URL, or a path under content/.")
 @click.option(
