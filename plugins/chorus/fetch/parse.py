@@ -293,6 +293,13 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
         raise FeedError(f"not a readable JSON Feed: {error}") from None
     except RecursionError:
         raise FeedError("not a readable JSON Feed: nested too deeply") from None
+    if isinstance(document, dict) and isinstance(document.get("rss"), dict):
+        # Scripting News and other OPML-era blogs publish their RSS as JSON too; it has no
+        # specification to read it by, and the same blog always has the RSS itself.
+        raise FeedError(
+            "an RSS-in-JSON document, not a JSON Feed: use the blog's RSS feed instead "
+            "(the same posts, usually at the same address ending in .xml)"
+        )
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise FeedError("not a JSON Feed: no 'items' list")
     version = document.get("version")
