@@ -182,7 +182,11 @@ class Site:
         ):
             directory.mkdir(parents=True, exist_ok=True)
         self.settings_file = root / "pelicanconf.py"
-        self.overrides: dict[str, Any] = {"CHORUS_LOCAL_FEEDS_DIR": "local-feeds"}
+        # Images are fetched only by the tests that serve them (never from a .example host).
+        self.overrides: dict[str, Any] = {
+            "CHORUS_LOCAL_FEEDS_DIR": "local-feeds",
+            "CHORUS_FETCH_IMAGES": False,
+        }
         self.write_settings()
 
     def write_settings(self, **overrides: Any) -> None:

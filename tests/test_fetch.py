@@ -479,3 +479,51 @@ def test_the_report_of_a_large_site_lists_the_members_with_news(site, feed_serve
     )
     every = cli("fetch", "--every-member", expect=1)
     assert len(set(re.findall(r"^ *(m\d\d) ", every.output, re.MULTILINE))) == 25
+
+
+def test_a_host_that_never_answers_is_reported_as_such(site, cli):
+    """Not "timed out after 30 s" in a run that took 1 s: the connect limit it hit, and why."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    # Fill the accept queue: further connections get no answer (their SYN is dropped).
+    filled = []
+    for _ in range(3):
+        connection = socket.socket()
+        connection.setblocking(False)
+        connection.connect_ex(listener.getsockname())
+        filled.append(connection)
+    try:
+        port = listener.getsockname()[1]
+        site.member("mute", feeds=[f"http://127.0.0.1:{port}/feed.xml"])
+        site.write_settings(CHORUS_CONNECT_TIMEOUT=0.5, CHORUS_FETCH_TIMEOUT=20)
+        result = cli("fetch", expect=1)
+    finally:
+        for connection in filled:
+            connection.close()
+        listener.close()
+    assert "no connection within 0.5 s (CHORUS_CONNECT_TIMEOUT)" in " ".join(result.output.split())
+    assert "timed out after 20 s" not in result.output
+
+
+def test_the_report_keeps_long_handles_apart(site, feed_server, cli, monkeypatch):
+    """Three members whose handles share a long prefix stay three distinct rows, even in a
+    narrow terminal."""
+    from chorus.cli.common import console
+
+    monkeypatch.setattr(console, "_width", 60)
+    handles = [
+        "daringfireball-linked-list-posts",
+        "daringfireball-articles-and-essays",
+        "daringfireball-the-talk-show",
+    ]
+    for number, handle in enumerate(handles):
+        url = feed_server.add(
+            f"/{number}.xml", rss(item(f"p{number}"), link=f"https://{number}.example/")
+        )
+        site.member(handle, feeds=[url], site=f"https://{number}.example/")
+    result = cli("fetch", "--no-progress")
+    rows = [line.split("│")[0].strip() for line in result.output.splitlines() if "│" in line]
+    assert sorted(rows) == sorted(handles), result.output

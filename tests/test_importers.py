@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chorus.fetch.parse import parse_feed
 from chorus.members.registry import load_registry
 from chorus.onboarding.importers import (
     Candidate,
@@ -175,3 +176,26 @@ def test_import_checks_feeds_and_fills_names_and_sites_from_them(site, feed_serv
         "https://dee.example/",
         True,
     )
+
+
+def test_a_feed_service_is_never_taken_for_the_members_site():
+    """An OPML outline without htmlUrl, its feed on FeedBurner: the service's root is nobody's
+    home page. Without the feed read, the member is left for the editor, with the reason."""
+    feed = "http://feeds.feedburner.com/daringfireball"
+    members, skipped = to_new_members([Candidate(feed, name="DF", where="outline 3")])
+    assert members == []
+    [why] = skipped
+    assert why.what == f"outline 3: {feed}"
+    assert "no home page" in why.why and "--check" in why.why
+
+
+def test_with_the_feed_read_its_own_link_is_the_site(feed_server):
+    rss = (
+        "<rss version='2.0'><channel><title>DF</title><link>https://daringfireball.net/</link>"
+        "<item><title>One</title><link>https://daringfireball.net/1</link></item>"
+        "</channel></rss>"
+    )
+    feed = feed_server.add("/feedburner/df", rss)
+    parsed = parse_feed(rss.encode(), feed)
+    members, _ = to_new_members([Candidate(feed, name="DF")], feeds={feed: parsed})
+    assert members[0].site == "https://daringfireball.net/"

@@ -148,12 +148,33 @@ def test_add_finds_the_feed_from_the_home_page(site, feed_server, cli):
     assert "2 published" in result.output
 
 
-def test_add_without_a_feed_and_without_the_network_says_what_to_give(site, cli):
+def test_add_without_a_feed_and_without_one_on_the_home_page_says_what_to_give(
+    site, feed_server, cli
+):
+    home = feed_server.add("/", "<html>no feeds here</html>", headers={"Content-Type": "text/html"})
     result = cli(
-        "members", "add", "bea", "--name", "Bea", "--site", "https://b.example/", "--no-check",
-        expect=2,
+        "members", "add", "bea", "--name", "Bea", "--site", home, "--no-check", expect=2,
     )  # fmt: skip
+    assert f"no feed found on {home}" in result.output
     assert "--feed URL" in result.output
+
+
+def test_add_finds_the_feed_from_the_home_page_without_the_check(site, feed_server, cli):
+    """Discovery does not depend on --check: --no-check only skips the preview fetch."""
+    home = feed_server.url("/")
+    url = feed(feed_server, "/blog/atom.xml", site=home)
+    feed_server.add(
+        "/",
+        '<html><head><link rel="alternate" type="application/atom+xml" href="blog/atom.xml">'
+        "</head></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    result = cli("members", "add", "bea", "--name", "Bea", "--site", home, "--no-check")
+    assert f"Found the feed {url}" in result.output
+    assert front_matter(site.members / "bea.md")["feeds"] == [url]
+    assert feed_server.hits("/blog/atom.xml") == []  # not fetched: no check
+    help_text = " ".join(cli("members", "add", "--help").output.split())
+    assert "found from the home page" in help_text and "with or without --check" in help_text
 
 
 def test_add_asks_for_what_is_missing_at_a_terminal(site, feed_server, cli, monkeypatch):

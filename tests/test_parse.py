@@ -16,6 +16,10 @@ warning             null: no warning; a string: the warning contains it
 ids, titles, links, authors, tags, contents, summaries
                     one value per entry, compared exactly (tags as lists)
 dates, updated      one ISO 8601 string or null per entry (published, updated)
+external_urls       one value per entry: what a linked-list post is about (null: nothing)
+enclosures          one list per entry of [url, type, length]
+notes               one boolean per entry: untitled in the feed (titled by its opening words)
+former_ids          one list per entry: older forms of the id that post files may hold
 content_contains    strings that must occur in the entries' HTML (content and summary, joined)
 content_excludes    strings that must not occur in the entries' titles and HTML (case-insensitive)
 ==================  ==============================================================================
@@ -137,6 +141,10 @@ def test_feed_corpus(path: Path, expect: dict[str, Any]) -> None:
         "updated": [iso(e.updated) for e in entries],
         "contents": [e.content_html for e in entries],
         "summaries": [e.summary_html for e in entries],
+        "external_urls": [e.external_url for e in entries],
+        "enclosures": [[[x.url, x.type, x.length] for x in e.enclosures] for e in entries],
+        "notes": [e.note for e in entries],
+        "former_ids": [list(e.former_ids) for e in entries],
     }
     for key, value in actual.items():
         if key in expect:

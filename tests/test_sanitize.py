@@ -151,6 +151,9 @@ HOSTILE = {
 # Cases where the words may remain, inert: the parser turns NUL into U+FFFD, leaving
 # "\ufffdjavascript:..." as a relative URL; the split tag leaves "ipt>alert(1)" as escaped text.
 WORDS_MAY_REMAIN = {"href-javascript-leading-nul", "script-split-name"}
+# Players cannot be kept, but each leaves an inert link to what it showed (issue 19).
+EMBEDS = {"iframe": "https://evil.example/", "object": "https://evil.example/x.swf",
+          "embed": "https://evil.example/x.swf"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
@@ -164,6 +167,11 @@ def test_hostile_html_is_made_inert(name: str, base: str | None) -> None:
     assert "After the trap." in text
     if harmless:
         assert harmless in text
+    if name in EMBEDS:
+        (link,) = BeautifulSoup(output, "html.parser").find_all("a")
+        assert link["href"] == EMBEDS[name]
+        assert link.get_text() == "Embedded content from evil.example"
+        output = output.replace(str(link), "")
     lowered = output.lower()
     needles = ["<script", "evil.example", "expression("]
     if name not in WORDS_MAY_REMAIN:
@@ -607,3 +615,43 @@ def test_output_is_identical_across_processes():
     }
     assert len(outputs) == 1, outputs
     assert 'loading="lazy"' in outputs.pop()
+
+
+@pytest.mark.parametrize(
+    ("embed", "href", "text"),
+    [
+        (
+            '<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ?rel=0" title="A &amp; B">'
+            "</iframe>",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "Embedded video: A & B (youtube.com)",
+        ),
+        (
+            "<iframe src='//player.vimeo.com/video/76979871' width=640></iframe>",
+            "https://vimeo.com/76979871",
+            "Embedded video from vimeo.com",
+        ),
+        (
+            "<iframe src=/widgets/map.html></IFRAME >",
+            "https://example.org/widgets/map.html",
+            "Embedded content from example.org",
+        ),
+    ],
+)
+def test_an_embedded_player_leaves_a_link_to_what_it_showed(embed, href, text) -> None:
+    output = sanitize_html(f"<p>Watch:</p>{embed}<p>After.</p>", "https://example.org/post/")
+    assert "<iframe" not in output
+    (link,) = BeautifulSoup(output, "html.parser").find_all("a")
+    assert (link["href"], link.get_text()) == (href, text)
+    assert "After." in output
+
+
+def test_an_image_inside_a_link_never_makes_a_link_inside_a_link() -> None:
+    fragment = sanitize_html(
+        '<p><a href="https://example.org/big.jpg"><img src="https://example.org/small.jpg" '
+        'alt="Comic"></a> and <img src="https://example.org/free.png" alt="Free"></p>'
+    )
+    page = BeautifulSoup(sanitize.link_remote_images(fragment), "html.parser")
+    assert all(link.find("a") is None for link in page.find_all("a"))
+    assert [a.get_text() for a in page.find_all("a")] == ["Image: Comic", "Image: Free"]
+    assert page.find("a", href="https://example.org/free.png")

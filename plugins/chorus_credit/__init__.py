@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from feedgenerator import Atom1Feed, Rss201rev2Feed
+from feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
 from feedgenerator.django.utils.feedgenerator import rfc3339_date
 from markupsafe import Markup
 from pelican import signals
@@ -177,13 +177,28 @@ class CreditWriter(Writer):
         if member is not None:
             entry["author_name"] = member.name
             entry["author_link"] = member.site
+        # Podcast audio and other files: RSS allows one per item, Atom any number.
+        files = getattr(item, "chorus_enclosures", None) or []
+        entry["enclosures"] = [
+            Enclosure(file.url, str(file.length or 0), file.mime_type) for file in files
+        ][: 1 if isinstance(feed, Rss201rev2Feed) else None]
         original = getattr(item, "chorus_original_url", None)
         if not original:
             return
         source_title = getattr(item, "chorus_feed_title", None) or original
+        writer = getattr(item, "chorus_author", None)
         credit = credit_html(
-            entry["author_name"] or "", entry["author_link"], original, source_title
+            entry["author_name"] or "",
+            entry["author_link"],
+            original,
+            source_title,
+            writer=writer,
+            about=getattr(item, "chorus_external_url", None),
         )
+        member_name = entry["author_name"]
+        if writer:
+            # The feed's author of the entry is who wrote it; the member is in <source>.
+            entry["author_name"], entry["author_link"] = writer, None
         if isinstance(feed, Rss201rev2Feed):
             entry["description"] = credit + (entry["description"] or "")
         else:
@@ -197,8 +212,8 @@ class CreditWriter(Writer):
             "updated": _date(item, "chorus_feed_updated") or item.date,
             "self": getattr(item, "chorus_feed_url", None),
             "alternate": getattr(item, "chorus_site_url", None),
-            "author": getattr(item, "chorus_feed_author", None) or entry["author_name"] or "",
-            "author_uri": entry["author_link"],
+            "author": getattr(item, "chorus_feed_author", None) or member_name or "",
+            "author_uri": member.site if member is not None else None,
             "rights": getattr(item, "chorus_feed_rights", None),
         }
 
@@ -251,6 +266,10 @@ def _json_item(article: Any, members: dict[str, Any], base: str) -> dict[str, An
         authors = [author]
     else:
         authors = [{"name": str(a)} for a in getattr(article, "authors", [])]
+    writer = getattr(article, "chorus_author", None)
+    member_credit = authors[0] if authors else {"name": ""}
+    if writer:
+        authors = [{"name": writer}]
     content = article.get_content(base)
     original = getattr(article, "chorus_original_url", None)
     item: dict[str, Any] = {
@@ -264,9 +283,22 @@ def _json_item(article: Any, members: dict[str, Any], base: str) -> dict[str, An
     if original:
         item["external_url"] = original
         source = getattr(article, "chorus_feed_title", None) or original
-        item["content_html"] = (
-            credit_html(authors[0]["name"], authors[0].get("url"), original, source) + content
+        credit = credit_html(
+            member_credit["name"],
+            member_credit.get("url"),
+            original,
+            source,
+            writer=writer,
+            about=getattr(article, "chorus_external_url", None),
         )
+        item["content_html"] = credit + content
+    files = getattr(article, "chorus_enclosures", None) or []
+    if files:
+        item["attachments"] = [
+            {"url": f.url, "mime_type": f.mime_type}
+            | ({"size_in_bytes": f.length} if f.length else {})
+            for f in files
+        ]
     if getattr(article, "modified", None):
         item["date_modified"] = article.modified.isoformat()
     if getattr(article, "summary", None):
@@ -304,6 +336,7 @@ def add_structured_data(generators: list[Any]) -> None:
                 same_as=same_as,
                 based_on=original,
                 image=image,
+                writer=getattr(article, "chorus_author", None),
             )
             full_copy = original and getattr(article, "chorus_consent", None) == "full"
             if full_copy and settings["CHORUS_NOINDEX_FULL_COPIES"]:

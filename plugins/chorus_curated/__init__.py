@@ -19,6 +19,7 @@ from pelican.readers import HTMLReader
 from chorus.common.config import apply_defaults
 from chorus.common.sanitize import excerpt_html, link_remote_images, plain_text, sanitize_html
 from chorus.common.urls import web_url
+from chorus.site.credit import attachments
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,19 @@ class CuratedHTMLReader(HTMLReader):
                 metadata[name] = self.process_metadata(name, value)
         # Pelican prints titles as HTML; ours are plain text, so escape them once here.
         metadata["title"] = html.escape(plain_text(metadata.get("title", "")), quote=False)
-        for key in ("chorus_original_url", "chorus_feed_url", "chorus_site_url"):
+        for key in (
+            "chorus_original_url",
+            "chorus_feed_url",
+            "chorus_site_url",
+            "chorus_external_url",
+        ):
             if key in metadata and web_url(metadata[key]) != metadata[key]:
                 log.warning(
                     "%s: %s %r is not an http(s) URL; dropped", filename, key, metadata[key]
                 )
                 del metadata[key]
+        if "chorus_enclosures" in metadata:
+            metadata["chorus_enclosures"] = attachments(metadata["chorus_enclosures"], filename)
         content = sanitize_html(content)
         if self.remote_images == "link":
             content = link_remote_images(content)

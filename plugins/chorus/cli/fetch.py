@@ -82,7 +82,31 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
         report = run_fetch(config, chosen, on_feed_done=advance)
     trusted = frozenset(member.handle for member in chosen if member.trusted)
     _print_report(report, trusted=trusted, every_member=every_member)
+    if config.fetch_images:
+        _fetch_images(config, report)
     sys.exit(0 if report.ok else 1)
+
+
+def _fetch_images(config: Any, report: FetchReport) -> None:
+    """Keep the images of the posts this run wrote in the repository (chorus.fetch.media)."""
+    from chorus.fetch.media import localise_post_images
+
+    written = [
+        config.community_dir / path
+        for member in report.members
+        for path in (*member.new, *member.updated)
+    ]
+    if not written:
+        return
+    media = localise_post_images(config, written)
+    if media.fetched or media.failed:
+        console.print(
+            f"Images: {media.fetched} fetched ({media.bytes_written / 1e6:.1f} MB new), "
+            f"{media.kept} already kept, {len(media.failed)} left on their sites",
+            soft_wrap=True,
+        )
+    for url, why in list(media.failed.items())[:LIST_AT_MOST]:
+        console.print(f"  [yellow]image[/yellow]   {url}: {why}", soft_wrap=True)
 
 
 def fetch_progress(*, disable: bool) -> Progress:
@@ -118,8 +142,12 @@ def _print_report(
         # On a large site the members with nothing new would bury the ones with news.
         listed_members = [member for member in listed_members if _has_news(member)]
     table = Table(title="Fetch report", title_justify="left", show_edge=False)
-    for column in ("member", "new", "updated", "unchanged", "skipped", "not modified", "failed"):
-        table.add_column(column, justify="left" if column in ("member", "failed") else "right")
+    # Handles are never cut ("daringfireball-…" three times tells the rows apart for nobody):
+    # the member column is as wide as the longest, and the counts' headings wrap instead.
+    widest = max((len(member.handle) for member in listed_members), default=6)
+    table.add_column("member", justify="left", no_wrap=True, min_width=widest)
+    for column in ("new", "updated", "unchanged", "skipped", "not modified", "failed"):
+        table.add_column(column, justify="left" if column == "failed" else "right")
     for member in listed_members:
         failed = len(member.failed)
         table.add_row(

@@ -100,8 +100,8 @@ WHAT_CONSENT_KEEPS = {
     "--feed",
     "feeds",
     multiple=True,
-    help="A feed URL (RSS, Atom or JSON Feed); repeat for more. Without one, the feeds the "
-    "home page links to are used.",
+    help="A feed URL (RSS, Atom or JSON Feed); repeat for more. Without one, the feed is "
+    'found from the home page (its <link rel="alternate"> feeds), with or without --check.',
 )
 @click.option("--avatar", help="An http(s) URL, or a path under content/.")
 @click.option(
@@ -138,7 +138,8 @@ WHAT_CONSENT_KEEPS = {
     default=True,
     show_default=True,
     help="Fetch the feeds once and show what the first fetch would bring; refuse a feed "
-    "that cannot be read.",
+    "that cannot be read. --no-check writes the file without fetching the feed (the home "
+    "page is still read to find a feed when --feed is not given).",
 )
 @click.option("--no-input", is_flag=True, help="Never ask; fail if an answer is missing.")
 @click.pass_obj
@@ -167,7 +168,9 @@ def add(
     posts, their titles, and what the member's consent keeps of them. No post is written. A
     feed that cannot be fetched or read stops the command, with nothing written.
 
-    Asks for a missing name, site or feed when a terminal is there to answer.
+    Without --feed, the home page is fetched and the feed it links to is used (feed
+    discovery, as readers do it); this does not depend on --check. Asks for a missing name,
+    site or feed when a terminal is there to answer.
 
     \b
     Example:
@@ -186,7 +189,7 @@ def add(
         )
     assert name and site_url
     if not feeds:
-        feeds = _find_feeds(site_url, config, check=check, can_ask=can_ask)
+        feeds = _find_feeds(site_url, config, can_ask=can_ask)
     new = NewMember(
         handle=handle,
         name=name,
@@ -230,8 +233,10 @@ def add(
     )
 
 
-def _find_feeds(site_url: str, config: Config, *, check: bool, can_ask: bool) -> tuple[str, ...]:
-    if check and web_url(site_url):
+def _find_feeds(site_url: str, config: Config, *, can_ask: bool) -> tuple[str, ...]:
+    """The feed the home page links to; asked for, or a usage error, when there is none."""
+    found_error = None
+    if web_url(site_url):
         found = discover_feeds(site_url, config)
         if found.feeds:
             first, others = found.feeds[0], found.feeds[1:]
@@ -243,13 +248,15 @@ def _find_feeds(site_url: str, config: Config, *, check: bool, can_ask: bool) ->
                     soft_wrap=True,
                 )
             return (first,)
+        found_error = found.error or "it links to no feed"
         errors.print(
-            f"[yellow]no feed found[/yellow] on {escape(site_url)}: {escape(found.error or '')}",
+            f"[yellow]no feed found[/yellow] on {escape(site_url)}: {escape(found_error)}",
             soft_wrap=True,
         )
     if can_ask:
         return (click.prompt("Feed URL"),)
-    raise click.UsageError("give the member's feed with --feed URL")
+    why = f"no feed found on {site_url} ({found_error})" if found_error else "no feed given"
+    raise click.UsageError(f"{why}: give the member's feed with --feed URL")
 
 
 def _links(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:

@@ -848,6 +848,9 @@ def _post(article: Any) -> Post:
     if member and not ({"author", "authors"} & set(metadata)):
         # Pelican gave it the site's AUTHOR, which says nothing of who wrote it: the member.
         authors = ()
+    if getattr(article, "chorus_author", None):
+        # A group blog's post: its writer, the member shared it (collect.credit).
+        authors = (str(article.chorus_author),)
     return Post(
         # Curated titles are escaped once, Markdown ones are plain text (see macros.html).
         title=html.unescape(str(article.title)),

@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_EXCERPT_CHARS": 400,
     "CHORUS_CURATED_CATEGORY": "Community",
     "CHORUS_INCLUDE_TAGS": (),
+    # Post images fetched into the repository by `chorus fetch` (chorus.fetch.media).
+    "CHORUS_FETCH_IMAGES": True,
+    "CHORUS_IMAGES_DIR": "images/community",  # under content/, in STATIC_PATHS
+    "CHORUS_MEDIA_STATE_FILE": "community/media-state.json",
+    "CHORUS_MAX_IMAGE_BYTES": 5 * 1024 * 1024,
     "CHORUS_EXCLUDE_TAGS": (),
     # Sending Webmentions (chorus.mentions; `chorus mentions send`).
     "CHORUS_WEBMENTION_LOG": "webmention-log.json",
@@ -119,6 +124,11 @@ class Config:
     curated_category: str
     include_tags: frozenset[str]
     exclude_tags: frozenset[str]
+    fetch_images: bool = True
+    images_dir: Path = Path("content/images/community")
+    images_prefix: str = "{static}/images/community"  # how post files refer to images_dir
+    media_manifest: Path = Path("content/community/media-state.json")
+    max_image_bytes: int = 5 * 1024 * 1024
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Config:
@@ -136,6 +146,9 @@ class Config:
             return kind(raw)
 
         local = value["CHORUS_LOCAL_FEEDS_DIR"]
+        images = str(value["CHORUS_IMAGES_DIR"]).strip("/")
+        if not images or ".." in Path(images).parts:
+            raise ConfigError(f"CHORUS_IMAGES_DIR must be a folder under content/, not {images!r}")
         site_name = str(settings.get("SITENAME") or "A Chorus site")
         site_url = str(settings.get("SITEURL") or "")
         user_agent = value["CHORUS_USER_AGENT"] or (
@@ -161,6 +174,11 @@ class Config:
             curated_category=str(value["CHORUS_CURATED_CATEGORY"]),
             include_tags=_tag_set(value, "CHORUS_INCLUDE_TAGS"),
             exclude_tags=_tag_set(value, "CHORUS_EXCLUDE_TAGS"),
+            fetch_images=bool(value["CHORUS_FETCH_IMAGES"]),
+            images_dir=content_dir / images,
+            images_prefix="{static}/" + images,
+            media_manifest=content_dir / value["CHORUS_MEDIA_STATE_FILE"],
+            max_image_bytes=positive("CHORUS_MAX_IMAGE_BYTES", int),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from urllib.parse import parse_qs, urlsplit
 
 import nh3
 
@@ -128,14 +129,65 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
 
 
 def sanitize_html(fragment: str, base_url: str | None = None) -> str:
-    """Clean an HTML fragment; relative URLs are made absolute against ``base_url`` if given."""
+    """Clean an HTML fragment; relative URLs are made absolute against ``base_url`` if given.
+
+    Embedded players (frames, objects) cannot be kept; each leaves a link to what it showed."""
     if not fragment:
         return ""
     base = web_url(base_url) if base_url else None
+    if "<" in fragment:
+        fragment = _EMBED.sub(lambda match: _embed_link(match, base), fragment)
     cleaned = _cleaner(base).clean(fragment).strip()
     # Added here rather than by nh3, whose order of added attributes varies from run to run;
     # the input's own loading/decoding attributes were not allowed through, so none repeat.
     return cleaned.replace("<img ", '<img loading="lazy" decoding="async" ')
+
+
+# A frame's or object's text is its fallback, never shown by browsers that show the frame; an
+# unclosed frame runs to the end, as browsers read it.
+_EMBED = re.compile(
+    r"<(?P<tag>iframe|object)\b(?P<attrs>[^>]*)>.*?(?:</(?P=tag)\s*>|\Z)|<embed\b(?P<void>[^>]*)>",
+    re.IGNORECASE | re.DOTALL,
+)
+_EMBED_ATTRIBUTE = re.compile(
+    r"""\b(?P<name>src|data|title)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s>]+))""",
+    re.IGNORECASE,
+)
+_VIDEO_PLAYERS = {
+    "youtube.com": "https://www.youtube.com/watch?v={id}",
+    "youtube-nocookie.com": "https://www.youtube.com/watch?v={id}",
+    "player.vimeo.com": "https://vimeo.com/{id}",
+}
+
+
+def _embed_link(match: re.Match[str], base: str | None) -> str:
+    """What an embedded player showed, as a link: "Embedded video: <title> (youtube.com)"."""
+    attributes: dict[str, str] = {}
+    for found in _EMBED_ATTRIBUTE.finditer(match["attrs"] or match["void"] or ""):
+        value = found["dq"] if found["dq"] is not None else found["sq"] or found["bare"] or ""
+        attributes.setdefault(found["name"].lower(), html.unescape(value))
+    url = web_url(attributes.get("src") or attributes.get("data") or "", base)
+    if url is None:
+        return ""
+    url, video = _player_page(url)
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    title = " ".join(attributes.get("title", "").split())[:200]
+    what = "Embedded video" if video else "Embedded content"
+    label = f"{what}: {title} ({host})" if title else f"{what} from {host}"
+    return f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>'
+
+
+def _player_page(url: str) -> tuple[str, bool]:
+    """The page of a known video player's embed URL (YouTube, Vimeo), and whether it is one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    segments = [segment for segment in parts.path.split("/") if segment]
+    pattern = _VIDEO_PLAYERS.get(host)
+    if pattern and len(segments) == 2 and segments[0] in ("embed", "video"):
+        return pattern.format(id=segments[1]), True
+    if host in _VIDEO_PLAYERS and segments == ["watch"] and parse_qs(parts.query).get("v"):
+        return url, True
+    return url, False
 
 
 def plain_text(fragment: str) -> str:
@@ -160,22 +212,31 @@ def excerpt_html(fragment: str, limit: int) -> str:
     return f"<p>{html.escape(text, quote=False)}</p>" if text else ""
 
 
-_IMG = re.compile(r"<img\b[^>]*>")
+_IMG_OR_LINK = re.compile(r"<img\b[^>]*>|<a\b[^>]*>|</a>")
 _ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
 
 
 def link_remote_images(fragment: str) -> str:
     """Replace images on other sites with links to them, so a page makes no third-party request.
 
+    An image that is itself inside a link becomes its text only: a link never holds a link.
     Works on sanitize_html's output, whose attributes are always double-quoted and escaped.
     """
+    in_link = False
 
     def to_link(match: re.Match[str]) -> str:
-        attributes = dict(_ATTRIBUTE.findall(match.group()))
+        nonlocal in_link
+        tag = match.group()
+        if not tag.startswith("<img"):
+            in_link = tag.startswith("<a")
+            return tag
+        attributes = dict(_ATTRIBUTE.findall(tag))
         src = attributes.get("src", "")
         if "://" not in src:
-            return match.group()  # an image of our own site
+            return tag  # an image of our own site
         label = attributes.get("alt") or "an image"
+        if in_link:
+            return f'<span class="remote-image">Image: {label}</span>'
         return f'<a class="remote-image" href="{src}">Image: {label}</a>'
 
-    return _IMG.sub(to_link, fragment)
+    return _IMG_OR_LINK.sub(to_link, fragment)

@@ -9,8 +9,22 @@ from chorus.common.urls import web_url
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    """A file the entry carries (a podcast's audio, a video): http(s) URL, MIME type, size."""
+
+    url: str
+    type: str  # a MIME type such as "audio/mpeg"; "" when the feed gave none we can trust
+    length: int | None = None  # in bytes, when the feed says so
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One feed entry: plain-text title, sanitized HTML, absolute http(s) link, aware UTC date."""
+    """One feed entry: plain-text title, sanitized HTML, absolute http(s) link, aware UTC date.
+
+    ``link`` is the member's own permalink for the entry (where credit goes, and what relative
+    URLs in it resolve against); ``external_url`` the page elsewhere that a linked-list post is
+    about, if any.
+    """
 
     id: str
     link: str
@@ -21,6 +35,11 @@ class Entry:
     tags: tuple[str, ...]
     summary_html: str
     content_html: str
+    external_url: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    note: bool = False  # untitled in the feed (a micropost): its title is its opening words
+    # Other forms of ``id`` that earlier versions of Chorus recorded in post files.
+    former_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,19 @@ async def fetch_one(
                     last_modified=response.headers.get("Last-Modified"),
                     moved_to=moved_to,
                 )
+    except aiohttp.ConnectionTimeoutError:
+        # aiohttp's timeouts are TimeoutErrors too: say which limit it was, not the overall one.
+        error = (
+            f"no connection within {config.connect_timeout:g} s (CHORUS_CONNECT_TIMEOUT): "
+            "the host does not answer, or there is no network"
+        )
+    except aiohttp.SocketTimeoutError:
+        error = f"the server sent nothing for {config.fetch_timeout:g} s"
+    except aiohttp.ClientConnectorDNSError as failure:
+        host = failure.host
+        error = f"cannot find the host {host}: {failure.os_error.strerror or failure.os_error}"
     except TimeoutError:
-        error = f"timed out after {config.fetch_timeout:g} s"
+        error = f"timed out after {config.fetch_timeout:g} s (CHORUS_FETCH_TIMEOUT)"
     except _TooLarge:
         error = f"larger than the {config.max_feed_bytes:,} byte limit (CHORUS_MAX_FEED_BYTES)"
     except aiohttp.TooManyRedirects:

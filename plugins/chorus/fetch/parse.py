@@ -11,21 +11,28 @@ import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from chorus.common.sanitize import plain_text, sanitize_html
 from chorus.common.urls import web_url
-from chorus.fetch.entries import Entry, FeedError, ParsedFeed
+from chorus.fetch.entries import Enclosure, Entry, FeedError, ParsedFeed
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 300
 MAX_ID_LENGTH = 1000
+MAX_ENCLOSURES = 5
+NOTE_TITLE_CHARS = 70  # an untitled micropost is titled by its opening words, up to this
+UNTITLED = "Untitled note"  # ... or this, when it has no words either
 # Clocks differ and feeds lie; a date further ahead than this is taken as "undated".
 FUTURE_SLACK = timedelta(days=1)
 _EMAIL = re.compile(r"(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
+_MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]{0,126}")
+# What feedparser may have taken for a relative URL and resolved: a guid such as "1559050401777".
+_BARE_ID = re.compile(r"[\w.~-]{1,200}")
 
 
 def parse_feed(
@@ -76,8 +83,9 @@ def _parse_xml_feed(
     site = web_url(feed.get("link", ""), url)
     feed_author = _person(feed)
     atom = parsed.get("version", "").startswith("atom")
-    entries, skipped = _normalise_all(
-        _xml_entry(raw, url, feed_author, atom, now) for raw in parsed.entries[:max_entries]
+    context = _FeedContext(url, _hosts(site, url), body)
+    entries, skipped, unlinked = _normalise_all(
+        _xml_entry(raw, context, feed_author, atom, now) for raw in parsed.entries[:max_entries]
     )
     return ParsedFeed(
         url=url,
@@ -86,7 +94,7 @@ def _parse_xml_feed(
         or url,
         site=site,
         entries=entries,
-        warning=reason,
+        warning=_skipped_warning(reason, unlinked),
         skipped=skipped + max(0, len(parsed.entries) - max_entries),
         id=_str(feed.get("id")).strip()[:MAX_ID_LENGTH] or None,
         self_url=next(
@@ -103,10 +111,38 @@ def _parse_xml_feed(
     )
 
 
+class _FeedContext:
+    """What every entry of one feed is read against: its URL, the member's hosts, its bytes."""
+
+    def __init__(self, url: str, hosts: frozenset[str], body: bytes) -> None:
+        self.url = url
+        self.hosts = hosts
+        self.body = body
+
+    def is_own(self, link: str | None) -> bool:
+        """Whether ``link`` is on the member's own site (the feed's site or the feed's host)."""
+        return bool(link) and _host(link) in self.hosts
+
+
+def _hosts(*urls: str | None) -> frozenset[str]:
+    return frozenset(_host(url) for url in urls if url)
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
 def _xml_entry(
-    raw: Any, feed_url: str, feed_author: str | None, atom: bool, now: datetime
+    raw: Any, feed: _FeedContext, feed_author: str | None, atom: bool, now: datetime
 ) -> Entry | None:
-    link = web_url(raw.get("link", ""), feed_url)
+    feed_url = feed.url
+    entry_id, former_ids = _xml_id(raw, feed)
+    given = web_url(raw.get("link", ""), feed_url)
+    link, external = _permalink(given, _other_links(raw, entry_id, feed_url), feed)
     if link is None:
         return None
     content = _best_content(raw.get("content") or [])
@@ -120,8 +156,13 @@ def _xml_entry(
     published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
     # dict.get: feedparser's own lookup maps a missing "updated" to "published", with a warning.
     updated = _struct_date(dict.get(raw, "updated_parsed"), now)
+    enclosures = [
+        (item.get("href"), item.get("type"), item.get("length"))
+        for item in raw.get("links", [])
+        if item.get("rel") == "enclosure"
+    ]
     return _entry(
-        raw.get("id"),
+        entry_id,
         link,
         _title(raw.get("title", ""), _is_html(raw.get("title_detail"), atom)),
         published or updated,
@@ -130,7 +171,88 @@ def _xml_entry(
         tags,
         summary_html,
         content_html,
+        external_url=external,
+        enclosures=_enclosures(enclosures, feed_url),
+        former_ids=former_ids,
     )
+
+
+def _xml_id(raw: Any, feed: _FeedContext) -> tuple[str, tuple[str, ...]]:
+    """The entry's id as the feed gives it, and the form earlier versions recorded.
+
+    feedparser resolves a guid against the feed's URL as if it were a relative URL, so a bare
+    ``<guid>1559050401777</guid>`` becomes ``http://host/1559050401777``, an id that changes
+    when the feed moves. The bare form is taken back when the feed's bytes hold it as a guid.
+    """
+    resolved = _str(raw.get("id")).strip()
+    if "://" not in resolved:
+        return resolved, ()
+    bases = {feed.url, *(_str((raw.get(k) or {}).get("base")) for k in ("title_detail",
+             "summary_detail"))}  # fmt: skip
+    for base in filter(None, bases):
+        directory = urljoin(base, ".")
+        rest = resolved.removeprefix(directory)
+        if rest == resolved or not _BARE_ID.fullmatch(rest) or urljoin(base, rest) != resolved:
+            continue
+        element = rb"<(?:\w+:)?(?:guid|id)\b[^>]*>\s*" + re.escape(rest.encode()) + rb"\s*</"
+        if re.search(element, feed.body):
+            return rest, (resolved,)
+    return resolved, ()
+
+
+def _other_links(raw: Any, entry_id: str, feed_url: str) -> list[str]:
+    """Links of the entry that may be the member's own permalink when its <link> is not:
+    Atom's related and alternate links (Daring Fireball's permalink is rel="related"), then
+    a guid that is a URL."""
+    links = [
+        web_url(item.get("href", ""), feed_url)
+        for item in raw.get("links", [])
+        if item.get("rel") in ("related", "alternate")
+    ]
+    return [link for link in [*links, web_url(entry_id)] if link]
+
+
+def _permalink(
+    given: str | None, others: Iterable[str], feed: _FeedContext
+) -> tuple[str | None, str | None]:
+    """(the member's permalink, the page elsewhere the post is about) from the entry's link.
+
+    A linked-list post's link points to the article it is about; its own permalink on the
+    member's site is another of its links. When no link is on the member's site, the given one
+    stays the permalink (a blog on a host of its own that its feed does not name)."""
+    if given is None or feed.is_own(given):
+        return given or next((link for link in others if feed.is_own(link)), None), None
+    own = next((link for link in others if feed.is_own(link)), None)
+    return (own, given) if own else (given, None)
+
+
+def _enclosures(items: Iterable[tuple[Any, Any, Any]], base: str) -> tuple[Enclosure, ...]:
+    """Enclosures with an http(s) URL, a MIME type that looks like one, a size if a number."""
+    found: list[Enclosure] = []
+    for url, kind, length in items:
+        href = web_url(_str(url), base)
+        if href is None or any(e.url == href for e in found):
+            continue
+        mime = _str(kind).strip().lower().split(";")[0]
+        if isinstance(length, str):
+            length = int(length.strip()) if length.strip().isdigit() else None
+        elif isinstance(length, bool) or not isinstance(length, int | float):
+            length = None
+        size = int(length) if length and 0 < length < 2**53 else None
+        found.append(Enclosure(href, mime if _MIME_TYPE.fullmatch(mime) else "", size))
+    return tuple(found[:MAX_ENCLOSURES])
+
+
+def _skipped_warning(reason: str | None, unlinked: int) -> str | None:
+    """The feed's warning, with why entries were left out: a post we cannot link to cannot be
+    credited."""
+    if not unlinked:
+        return reason
+    note = (
+        f"{unlinked} entr{'ies' if unlinked != 1 else 'y'} left out: no http(s) link to the "
+        "post, so nothing to credit"
+    )
+    return f"{reason}; {note}" if reason else note
 
 
 def _best_content(contents: list[Any]) -> Any:
@@ -171,6 +293,13 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
         raise FeedError(f"not a readable JSON Feed: {error}") from None
     except RecursionError:
         raise FeedError("not a readable JSON Feed: nested too deeply") from None
+    if isinstance(document, dict) and isinstance(document.get("rss"), dict):
+        # Scripting News and other OPML-era blogs publish their RSS as JSON too; it has no
+        # specification to read it by, and the same blog always has the RSS itself.
+        raise FeedError(
+            "an RSS-in-JSON document, not a JSON Feed: use the blog's RSS feed instead "
+            "(the same posts, usually at the same address ending in .xml)"
+        )
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise FeedError("not a JSON Feed: no 'items' list")
     version = document.get("version")
@@ -178,15 +307,16 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
     site = web_url(_str(document.get("home_page_url")), url)
     feed_authors = _json_authors(document)
     items = [item for item in document["items"] if isinstance(item, dict)]
-    entries, skipped = _normalise_all(
-        _json_entry(item, url, feed_authors, now) for item in items[:max_entries]
+    context = _FeedContext(url, _hosts(site, url), body)
+    entries, skipped, unlinked = _normalise_all(
+        _json_entry(item, context, feed_authors, now) for item in items[:max_entries]
     )
     return ParsedFeed(
         url=url,
-        title=_title(_str(document.get("title")), html=False) or site or url,
+        title=_json_title(document.get("title")) or site or url,
         site=site,
         entries=entries,
-        warning=warning,
+        warning=_skipped_warning(warning, unlinked),
         skipped=skipped + max(0, len(items) - max_entries),
         self_url=web_url(_str(document.get("feed_url")), url),
         author=_name(feed_authors[0]) if feed_authors else None,
@@ -194,11 +324,17 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
 
 
 def _json_entry(
-    item: dict[str, Any], feed_url: str, feed_authors: list[str], now: datetime
+    item: dict[str, Any], feed: _FeedContext, feed_authors: list[str], now: datetime
 ) -> Entry | None:
-    link = web_url(_str(item.get("url")), feed_url) or web_url(
-        _str(item.get("external_url")), feed_url
-    )
+    feed_url = feed.url
+    own = web_url(_str(item.get("url")), feed_url)
+    external = web_url(_str(item.get("external_url")), feed_url)
+    entry_id = _json_id(item.get("id"))
+    if own is None:
+        # "url" is optional: an id or external_url on the member's site is the permalink;
+        # else the external page is all there is to link to.
+        own = next((u for u in (web_url(entry_id), external) if feed.is_own(u)), None)
+    link = own or external
     if link is None:
         return None
     if _str(item.get("content_html")):
@@ -212,17 +348,33 @@ def _json_entry(
     updated = _iso_date(item.get("date_modified"), now)
     authors = _json_authors(item) or feed_authors
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    attachments = item.get("attachments") if isinstance(item.get("attachments"), list) else []
     return _entry(
-        _json_id(item.get("id")),
+        entry_id,
         link,
-        _title(_str(item.get("title")), html=False),  # JSON Feed titles are plain text
+        _json_title(item.get("title")),
         published or updated,
         updated,
         authors[0] if authors else None,
         [_str(t) for t in tags],
         _text_html(summary) if summary else "",
         content_html,
+        external_url=external if external != link else None,
+        enclosures=_enclosures(
+            (
+                (a.get("url"), a.get("mime_type"), a.get("size_in_bytes"))
+                for a in attachments
+                if isinstance(a, dict)
+            ),
+            link,
+        ),
     )
+
+
+def _json_title(value: Any) -> str:
+    """JSON Feed titles are plain text, yet publishers escape them as HTML ("I&#039;m"), as
+    RSS titles are: entities are decoded once, and what is then markup stays characters."""
+    return _title(html.unescape(_str(value)), html=False)
 
 
 def _json_authors(holder: dict[str, Any]) -> list[str]:
@@ -254,6 +406,10 @@ def _entry(
     tags: Iterable[str],
     summary_html: str,
     content_html: str,
+    *,
+    external_url: str | None = None,
+    enclosures: tuple[Enclosure, ...] = (),
+    former_ids: tuple[str, ...] = (),
 ) -> Entry:
     """Build the normalised entry: every field is plain, bounded and safe from here on."""
     entry_id = _str(raw_id).strip()[:MAX_ID_LENGTH]
@@ -267,14 +423,28 @@ def _entry(
     return Entry(
         id=entry_id,
         link=link,
-        title=title or link,
+        title=title or _opening_words(content_html or summary_html),
         published=published,
         updated=updated,
         author=_name(author),
         tags=tuple(clean_tags[:MAX_TAGS]),
         summary_html=summary_html,
         content_html=content_html,
+        external_url=external_url,
+        enclosures=enclosures,
+        note=not title,
+        former_ids=tuple(i[:MAX_ID_LENGTH] for i in former_ids if i[:MAX_ID_LENGTH] != entry_id),
     )
+
+
+def _opening_words(fragment: str) -> str:
+    """A title for an untitled entry: the opening words of its text, never a URL."""
+    words = [word for word in plain_text(fragment).split() if "://" not in word]
+    text = " ".join(words)
+    if len(text) <= NOTE_TITLE_CHARS:
+        return text or UNTITLED
+    cut = text[: NOTE_TITLE_CHARS - 1].rsplit(" ", 1)[0] or text[: NOTE_TITLE_CHARS - 1]
+    return cut.rstrip(" ,.;:-\u2014\u2013") + "\u2026"
 
 
 def _person(holder: Any) -> str | None:
@@ -293,17 +463,19 @@ def _name(value: Any) -> str | None:
     return text or None
 
 
-def _normalise_all(candidates: Iterable[Entry | None]) -> tuple[tuple[Entry, ...], int]:
+def _normalise_all(candidates: Iterable[Entry | None]) -> tuple[tuple[Entry, ...], int, int]:
+    """The usable entries, how many were dropped, and how many of those had no usable link."""
     entries: list[Entry] = []
     ids: set[str] = set()
-    skipped = 0
+    skipped = unlinked = 0
     for entry in candidates:
         if entry is None or entry.id in ids:
             skipped += 1
+            unlinked += entry is None
             continue
         ids.add(entry.id)
         entries.append(entry)
-    return tuple(entries), skipped
+    return tuple(entries), skipped, unlinked
 
 
 def _title(value: str, html: bool) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from chorus.common.files import write_atomic
 from chorus.common.sanitize import excerpt_html
 from chorus.common.urls import normalise_link
-from chorus.fetch.entries import Entry, ParsedFeed
+from chorus.fetch.entries import Enclosure, Entry, ParsedFeed
 from chorus.members.registry import Consent, Member
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,18 @@ class Post:
     body_html: str
     consent: Consent
     source: ParsedFeed  # the feed it came from (its entries are not used here)
+    writer: str | None = None  # the entry's own author, when not the member (group blogs)
+    external_url: str | None = None  # what a linked-list post is about
+    enclosures: tuple[Enclosure, ...] = ()
+    note: bool = False  # untitled in the feed: titled by its opening words
 
     @cached_property
     def hash(self) -> str:
         """Changes exactly when what we would publish changes."""
         date = self.date.isoformat() if self.date else ""
+        # Fields added since are hashed only when set, so that the posts they do not concern
+        # keep their hash and are not all rewritten.
+        added = [f"{name}={value}" for name, value in self.added_meta() if value]
         return digest(
             str(POST_FORMAT),
             self.title,
@@ -92,7 +99,18 @@ class Post:
             self.body_html,
             self.consent,
             self.author,
+            *added,
         )
+
+    def added_meta(self) -> list[tuple[str, str | None]]:
+        """The metadata of the fields added since POST_FORMAT 3, as the post file holds it."""
+        enclosures = [[e.url, e.type, e.length] for e in self.enclosures]
+        return [
+            ("chorus_author", self.writer),
+            ("chorus_external_url", self.external_url),
+            ("chorus_enclosures", json.dumps(enclosures) if enclosures else None),
+            ("chorus_note", "yes" if self.note else None),
+        ]
 
 
 def make_post(member: Member, entry: Entry, feed: ParsedFeed, *, excerpt_chars: int) -> Post:
@@ -114,7 +132,21 @@ def make_post(member: Member, entry: Entry, feed: ParsedFeed, *, excerpt_chars: 
         body_html=body,
         consent=member.consent,
         source=feed,
+        writer=entry.author if entry.author and not same_person(entry.author, member) else None,
+        external_url=entry.external_url,
+        enclosures=entry.enclosures,
+        note=entry.note,
     )
+
+
+def same_person(name: str, member: Member) -> bool:
+    """Whether a feed's author name is the member ("ADA LOVELACE", "ada-lovelace", a handle)."""
+    key = _person_key(name)
+    return key in (_person_key(member.name), _person_key(member.handle))
+
+
+def _person_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 class CommunityStore:
@@ -178,14 +210,20 @@ class CommunityStore:
         return {}
 
     def find(self, entry: Entry) -> StoredPost | None:
-        """The post already written with this entry's id or link, by any member."""
-        return self.by_id.get(entry.id) or self.by_link.get(normalise_link(entry.link))
+        """The post already written with this entry's id (or a form of it that earlier
+        versions recorded) or link, by any member."""
+        for entry_id in (entry.id, *entry.former_ids):
+            if entry_id in self.by_id:
+                return self.by_id[entry_id]
+        return self.by_link.get(normalise_link(entry.link))
 
     def write(
         self, post: Post, existing: StoredPost | None, *, published: bool, now: datetime
     ) -> tuple[str, StoredPost]:
         """Write or update the post; return ("new" | "updated" | "unchanged", stored post)."""
-        if existing is not None and existing.hash == post.hash:
+        # A post found by an older form of its id is rewritten once with the id as the feed
+        # gives it, so that it is still found when the feed moves.
+        if existing is not None and existing.hash == post.hash and existing.id == post.entry_id:
             return "unchanged", existing
         if existing is not None:
             # An editor's approval and the first-seen date of an undated entry survive updates.
@@ -239,6 +277,7 @@ class CommunityStore:
             ),
             ("chorus_feed_author", post.source.author),
             ("chorus_feed_rights", post.source.rights),
+            *post.added_meta(),
             ("chorus_hash", post.hash),
         ]
         lines = ["<html>", "<head>", f"<title>{_attr(post.title)}</title>"]

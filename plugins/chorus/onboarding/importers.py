@@ -274,7 +274,9 @@ def to_new_members(
 ) -> tuple[list[NewMember], list[Skipped]]:
     """Group candidates into members (feeds with the same name are one person's) and fill
     what the list does not say (name, site) from the parsed ``feeds`` when given, else from
-    the feed URL. Feeds already on the site are skipped."""
+    the feed URL. Feeds already on the site are skipped, and so are people whose home page
+    neither the list nor their feed says when their feed is on a feed service's host
+    (http://feeds.feedburner.com/ is nobody's site): the editor adds them by hand."""
     feeds = feeds or {}
     taken = {handle.casefold() for handle in taken_handles}
     known = set(taken_feeds)
@@ -295,8 +297,18 @@ def to_new_members(
         parsed = feeds.get(first.feed)
         name = first.name or (parsed.author if parsed else None) or _host(first.feed)
         site = next((c.site for c in group if c.site), None) or (
-            parsed.site if parsed and parsed.site else _origin(first.feed)
+            parsed.site if parsed and parsed.site else _own_origin(first.feed)
         )
+        if site is None:
+            how = "its feed names none" if parsed else "run with --check to read it from the feed"
+            skipped.append(
+                Skipped(
+                    f"{first.where}: {first.feed}",
+                    f"no home page: the list gives none and {how}; add the member with "
+                    f"`chorus members add --site URL --feed {first.feed}`",
+                )
+            )
+            continue
         handle = _unique_handle(name, first.feed, taken)
         taken.add(handle)
         members.append(
@@ -327,8 +339,29 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "member").removeprefix("www.")
 
 
-def _origin(url: str) -> str:
+# Hosts that serve other people's feeds: their root is not the member's home page.
+FEED_SERVICES = frozenset(
+    {
+        "feedproxy.google.com",
+        "feedpress.me",
+        "anchor.fm",
+        "rss.art19.com",
+        "rss.acast.com",
+        "rss.libsyn.com",
+        "rss.simplecast.com",
+        "rss.app",
+        "medium.com",
+        "substack.com",
+    }
+)
+
+
+def _own_origin(url: str) -> str | None:
+    """The root of the feed's host, when that host is likely the member's own site."""
     parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host.startswith(("feeds.", "feed.", "feeds2.")) or host in FEED_SERVICES:
+        return None
     return f"{parts.scheme}://{parts.netloc}/"
 
 

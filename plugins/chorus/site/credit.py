@@ -3,17 +3,98 @@
 from __future__ import annotations
 
 import json
+import logging
+import mimetypes
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 import markdown
 
 from chorus.common.sanitize import sanitize_html
-from chorus.common.urls import LOCAL_SCHEME
+from chorus.common.urls import LOCAL_SCHEME, web_url
 from chorus.members.registry import Member
+
+log = logging.getLogger(__name__)
+_MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]{0,126}")
+# What readers know a format by, where its MIME subtype says it less plainly.
+_FORMAT_NAMES = {
+    "audio/mpeg": "MP3",
+    "audio/mp3": "MP3",
+    "audio/x-m4a": "M4A",
+    "audio/mp4": "M4A",
+    "audio/aac": "AAC",
+    "audio/ogg": "Ogg",
+    "audio/opus": "Opus",
+    "video/mp4": "MP4",
+    "video/quicktime": "QuickTime",
+    "video/webm": "WebM",
+    "application/pdf": "PDF",
+}
+MAX_ATTACHMENTS = 5
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A post's enclosure as pages and feeds show it: an http(s) URL, a MIME type, a size."""
+
+    url: str
+    type: str  # "" when the feed gave none we trust
+    length: int | None = None
+
+    @property
+    def mime_type(self) -> str:
+        """The type the feed gave, else one guessed from the file name (feeds require one)."""
+        guessed = mimetypes.guess_type(urlsplit(self.url).path)[0]
+        return self.type or guessed or "application/octet-stream"
+
+    @property
+    def kind(self) -> str:
+        """ "audio" or "video" when a browser can play it in the page, else ""."""
+        major = self.mime_type.split("/")[0]
+        return major if major in ("audio", "video") else ""
+
+    @property
+    def label(self) -> str:
+        """What a download link says of the file: "MP3 audio, 68.4 MB"."""
+        mime = self.mime_type
+        name = _FORMAT_NAMES.get(mime) or mime.split("/")[-1].removeprefix("x-").upper()
+        text = f"{name} {self.kind}".strip() if self.kind else f"{name} file"
+        return f"{text}, {_size(self.length)}" if self.length else text
+
+
+def _size(length: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if length >= scale:
+            return f"{length / scale:.1f} {unit}"
+    return f"{length} bytes"
+
+
+def attachments(value: Any, source: str = "") -> list[Attachment]:
+    """A post file's ``chorus_enclosures`` (JSON: [[url, type, length], ...]) as attachments;
+    anything that is not an http(s) URL with a plausible type and size is dropped."""
+    try:
+        rows = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        log.warning("%s: chorus_enclosures is not JSON; ignored", source)
+        return []
+    found: list[Attachment] = []
+    for row in rows if isinstance(rows, list) else []:
+        if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)):
+            continue
+        url, kind, length = row
+        href = web_url(url)
+        if href != url:
+            log.warning("%s: enclosure %r is not an http(s) URL; dropped", source, url)
+            continue
+        kind = kind if isinstance(kind, str) and _MIME_TYPE.fullmatch(kind) else ""
+        size = length if isinstance(length, int) and not isinstance(length, bool) else None
+        found.append(Attachment(href, kind, size if size and size > 0 else None))
+    return found[:MAX_ATTACHMENTS]
 
 
 @dataclass
@@ -88,15 +169,35 @@ def render_bio(text: str) -> str:
     return sanitize_html(markdown.markdown(text, output_format="html")) if text else ""
 
 
-def credit_html(author: str, author_url: str | None, original_url: str, source: str) -> str:
-    """The line that opens a curated post in our feeds: who wrote it and where, as links."""
+def credit_html(
+    author: str,
+    author_url: str | None,
+    original_url: str,
+    source: str,
+    *,
+    writer: str | None = None,
+    about: str | None = None,
+) -> str:
+    """The line that opens a curated post in our feeds: who wrote it and where, as links.
+
+    ``writer``: the post's own author when not the member ("By Jane Doe, in Macworld");
+    ``about``: the page elsewhere that a linked-list post is about."""
     who = escape(author)
     if author_url:
         who = f'<a href="{escape(author_url)}">{who}</a>'
-    return (
+    if writer:
+        who = f"{escape(writer)}, in {who}"
+    text = (
         f'<p class="chorus-credit">By {who}, originally published at '
-        f'<a href="{escape(original_url)}">{escape(source)}</a>.</p>'
+        f'<a href="{escape(original_url)}">{escape(source)}</a>.'
     )
+    if about:
+        text += f' About: <a href="{escape(about)}">{escape(_host(about))}</a>.'
+    return text + "</p>"
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or url).removeprefix("www.")
 
 
 def blog_posting(
@@ -110,8 +211,11 @@ def blog_posting(
     same_as: list[str],
     based_on: str | None,
     image: str | None = None,
+    writer: str | None = None,
 ) -> str:
-    """schema.org BlogPosting as JSON-LD, safe to place inside a <script> element."""
+    """schema.org BlogPosting as JSON-LD, safe to place inside a <script> element.
+
+    ``writer``: the post's own author when not the member, who is then its publisher."""
     person: dict[str, Any] = {"@type": "Person", "name": author}
     if author_url:
         person["url"] = author_url
@@ -128,6 +232,9 @@ def blog_posting(
         "datePublished": published.isoformat(),
         "author": person,
     }
+    if writer:
+        document["author"] = {"@type": "Person", "name": writer}
+        document["publisher"] = person
     if modified:
         document["dateModified"] = modified.isoformat()
     if based_on:
