@@ -23,6 +23,17 @@ from sites import write_site_settings
 FEEDS = Path(__file__).resolve().parent / "feeds"
 
 
+@pytest.fixture(autouse=True)
+def _pelican_warnings_not_fatal_after_a_strict_build() -> Iterator[None]:
+    """``chorus build --strict`` run in this process makes warnings fatal for every later
+    Pelican logger (a class attribute of pelican.log.FatalLogger); each test starts afresh."""
+    from pelican.log import FatalLogger
+
+    level = FatalLogger.fatal_lvl
+    yield
+    FatalLogger.fatal_lvl = level
+
+
 @dataclass
 class Route:
     """How the test server answers one path."""
