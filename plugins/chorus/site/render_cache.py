@@ -357,7 +357,8 @@ class PageCache:
 
     def write(self, name: str, inputs: Any, write: Callable[[], object]) -> bool:
         """Call ``write()`` to make output file ``name`` from ``inputs`` (everything it is made
-        from), unless the file is still what the same inputs made last time. True if written."""
+        from), unless the file is still what the same inputs made last time. True if written.
+        A ``write()`` that returns False made a file not to be kept for the next build."""
         try:
             fingerprint = _hash(f"{self.build}\n{name}\n{self.fingerprints.digest(inputs)}")
         except Unstable as reason:
@@ -367,9 +368,10 @@ class PageCache:
         if self._kept(name, fingerprint):
             self.kept += 1
             return False
-        write()
+        keep = write() is not False
         self.rendered += 1
-        self.current[name] = [fingerprint]
+        if keep:
+            self.current[name] = [fingerprint]
         return True
 
     def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
