@@ -240,3 +240,58 @@ def test_a_page_reads_what_the_fragments_it_renders_read():
 def test_an_object_of_unknown_kind_cannot_be_fingerprinted():
     with pytest.raises(Unstable):
         Fingerprinter().digest({"thing": Opaque()})
+
+
+def test_a_helper_the_settings_import_is_part_of_the_fingerprint(community, tmp_path):
+    """A filter from a module beside pelicanconf.py, whose helper and module-level value
+    change between two builds (each in a process of its own, as in CI, also with --publish):
+    the pages that show it are rendered again."""
+    import subprocess
+    import sys
+
+    site = community
+    helpers = site.root / "sitehelpers.py"
+    helpers.write_text(
+        'SUFFIX = " (one)"\n\n\ndef decorate(text):\n    return text + SUFFIX\n\n\n'
+        "def shout(text):\n    return decorate(text)\n"
+    )
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    entry = (REPO / "theme" / "templates" / "timeline_entry.html").read_text()
+    marked = entry.replace(
+        'class="entry h-entry', 'data-mark="{{ article.title|shout }}" class="entry h-entry'
+    )
+    assert marked != entry
+    (overrides / "timeline_entry.html").write_text(marked)
+    site.write_settings(THEME_TEMPLATES_OVERRIDES=[str(overrides)])
+    settings = site.settings_file.read_text()
+    site.settings_file.write_text(
+        "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+        + settings
+        + "from sitehelpers import shout\nJINJA_FILTERS = {'shout': shout}\n"
+    )
+    shutil.copy(REPO / "publishconf.py", site.root / "publishconf.py")
+
+    def build(*options: str) -> set[str]:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "chorus",
+                "--settings",
+                str(site.settings_file),
+                "build",
+                *options,
+            ],
+            cwd=site.root,
+            check=True,
+            capture_output=True,
+        )
+        return {a["data-mark"] for a in site.page("index.html").select("[data-mark]")}
+
+    for options in ((), ("--publish",)):
+        helpers.write_text(helpers.read_text().replace("(two)", "(one)"))
+        assert all(mark.endswith("(one)") for mark in build(*options))
+        helpers.write_text(helpers.read_text().replace("(one)", "(two)"))
+        marks = build(*options)
+        assert marks and all(mark.endswith("(two)") for mark in marks), options

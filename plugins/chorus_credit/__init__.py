@@ -8,6 +8,7 @@ Reads the ``chorus_members`` context key (set by the chorus_members plugin) when
 from __future__ import annotations
 
 import html
+import io
 import json
 import logging
 from datetime import UTC, datetime
@@ -16,21 +17,24 @@ from typing import Any
 
 from feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
 from feedgenerator.django.utils.feedgenerator import rfc3339_date
+from feedgenerator.django.utils.xmlutils import SimplerXMLGenerator
 from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
-from pelican.writers import Writer
+from pelican.writers import FileOverwriteFailedError, Writer
 
 from chorus.common.config import apply_defaults
 from chorus.common.files import WriteIfChanged
+from chorus.common.sanitize import xml_forbidden
 from chorus.site.credit import blog_posting, credit_html
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class _DatedByContent:
-    """A feed whose <updated> (Atom) or <lastBuildDate> (RSS) comes from what it holds.
+class _CreditedFeed:
+    """A feed whose <updated> (Atom) or <lastBuildDate> (RSS) comes from what it holds, and in
+    which an entry that cannot be written as XML is left out, not the whole feed.
 
     feedgenerator dates a feed without dated entries (a member with no published post yet)
     with the clock, so two builds of one commit would differ; such a feed takes the date of
@@ -39,6 +43,35 @@ class _DatedByContent:
 
     items: list[dict[str, Any]]
     feed: dict[str, Any]
+    item_element: str  # "entry" or "item"
+    left_out = 0  # entries left out of this feed
+    item_attributes: Any  # feedgenerator's, as the feed classes below mix this in
+    add_item_elements: Any
+
+    def write_items(self, handler: Any) -> None:
+        """Each entry written apart first: one that fails (feedgenerator refuses control
+        characters in text, and writes them unchecked into attributes) costs only itself."""
+        for item in self.items:
+            buffer = io.StringIO()
+            part = SimplerXMLGenerator(buffer, "utf-8", short_empty_elements=True)
+            try:
+                part.startElement(self.item_element, self.item_attributes(item))
+                self.add_item_elements(part, item)
+                part.endElement(self.item_element)
+                forbidden = xml_forbidden(buffer.getvalue())
+                if forbidden is not None:
+                    raise ValueError(f"it holds {forbidden!r}, which XML 1.0 forbids")
+            except ValueError as error:
+                self.left_out += 1
+                log.warning(
+                    "%s: left out of the feed %s (%s)",
+                    item.get("chorus_source_path"),
+                    self.feed["feed_url"],
+                    error,
+                )
+                continue
+            # The entry as it is: ignorableWhitespace is the generator's way to write raw text.
+            handler.ignorableWhitespace(buffer.getvalue())
 
     def latest_post_date(self) -> datetime:
         dates = [
@@ -47,8 +80,10 @@ class _DatedByContent:
         return max(dates) if dates else self.feed.get("chorus_updated") or EPOCH
 
 
-class CreditedAtomFeed(_DatedByContent, Atom1Feed):
+class CreditedAtomFeed(_CreditedFeed, Atom1Feed):
     """Atom 1.0 whose entries carry a link to the original and an RFC 4287 ``<source>``."""
+
+    item_element = "entry"
 
     def add_item_elements(self, handler: Any, item: dict[str, Any]) -> None:
         super().add_item_elements(handler, item)
@@ -77,8 +112,10 @@ class CreditedAtomFeed(_DatedByContent, Atom1Feed):
         handler.endElement("source")
 
 
-class CreditedRssFeed(_DatedByContent, Rss201rev2Feed):
+class CreditedRssFeed(_CreditedFeed, Rss201rev2Feed):
     """RSS 2.0 whose items name their author (``dc:creator``) and their ``<source url>``."""
+
+    item_element = "item"
 
     def rss_attributes(self) -> dict[str, str]:
         return {**super().rss_attributes(), "xmlns:dc": "http://purl.org/dc/elements/1.1/"}
@@ -112,6 +149,28 @@ class CreditWriter(Writer):
         self._written_files.add(filename)
         return WriteIfChanged(filename, encoding)
 
+    def write_file(
+        self, name: str, template: Any, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Pelican's, except that a post or page that cannot be rendered or written is left
+        out with a warning that names its file, and the build goes on."""
+        content = kwargs.get("article") or kwargs.get("page")
+        if content is None:
+            return super().write_file(name, template, context, *args, **kwargs)
+        try:
+            return super().write_file(name, template, context, *args, **kwargs)
+        except FileOverwriteFailedError:
+            raise  # two posts for one file: the settings' problem, not this post's
+        except Exception as error:
+            log.warning(
+                "%s: left out, its page %s cannot be written (%s: %s)",
+                content.source_path,
+                name,
+                type(error).__name__,
+                error,
+            )
+            return None
+
     def write_feed(
         self,
         elements: Any,
@@ -134,6 +193,10 @@ class CreditWriter(Writer):
                 elements, context, path, url, feed_type, override_output, feed_title
             )
 
+        def write_to_keep() -> bool:
+            # A feed that left a post out is not kept: the next build says so again.
+            return not getattr(write(), "left_out", 0)
+
         # The chorus_render_cache plugin, when it is on: a feed whose entries, and all else it
         # is made from, are unchanged since the last build is not made again.
         cache = context.get("chorus_render_cache")
@@ -146,10 +209,10 @@ class CreditWriter(Writer):
             "type": feed_type,
             "title": feed_title,
             "members": self.members,
-            # The feed's date, when no entry has one (_DatedByContent).
+            # The feed's date, when no entry has one (_CreditedFeed).
             "newest": None if any(getattr(e, "date", None) for e in shown) else self.newest_post,
         }
-        cache.write(path, inputs, write)
+        cache.write(path, inputs, write_to_keep)
         return None
 
     def _create_new_feed(self, feed_type: str, feed_title: str | None, context: Any) -> Any:
@@ -168,11 +231,29 @@ class CreditWriter(Writer):
         )
 
     def _add_item_to_the_feed(self, feed: Any, item: Any) -> None:
+        before = len(feed.items)
+        try:
+            self._add_credited_item(feed, item)
+        except Exception as error:  # one post's failure costs that post only, not the feed
+            del feed.items[before:]
+            feed.left_out += 1
+            log.warning(
+                "%s: left out of the feed %s (%s: %s)",
+                getattr(item, "source_path", item),
+                self.feed_url,
+                type(error).__name__,
+                error,
+            )
+
+    def _add_credited_item(self, feed: Any, item: Any) -> None:
         super()._add_item_to_the_feed(feed, item)
         entry = feed.items[-1]
+        entry["chorus_source_path"] = getattr(item, "source_path", None)
         if isinstance(feed, Rss201rev2Feed):
             # RSS readers take titles as HTML; ours are text, so "<b>" must stay characters.
             entry["title"] = html.escape(entry["title"], quote=False)
+            # Pelican's ids are tag: URIs, which an RSS reader must not take for a link.
+            entry["unique_id_is_permalink"] = False
         member = self.members.get(getattr(item, "member", None))
         if member is not None:
             entry["author_name"] = member.name
@@ -245,8 +326,19 @@ class JsonFeedGenerator(Generator):
             "home_page_url": f"{base}/",
             "feed_url": f"{base}/{path}",
             "language": self.settings.get("DEFAULT_LANG", "en"),
-            "items": [_json_item(article, members, base) for article in articles],
+            "items": [],
         }
+        for article in articles:
+            try:
+                feed["items"].append(_json_item(article, members, base))
+            except Exception as error:  # one post's failure costs that post only, not the feed
+                log.warning(
+                    "%s: left out of the feed %s (%s: %s)",
+                    article.source_path,
+                    path,
+                    type(error).__name__,
+                    error,
+                )
         if self.settings.get("SITESUBTITLE"):
             feed["description"] = Markup(self.settings["SITESUBTITLE"]).striptags()
         target = Path(self.output_path, path)

@@ -1,4 +1,5 @@
-"""Pelican plugin: curated posts sanitized again as they are read; canonical URLs by consent.
+"""Pelican plugin: curated posts sanitized again as they are read; canonical URLs by consent;
+a slug of its own for every tag and category.
 
 The fetcher sanitized each post when it wrote it, but a file may since have been edited by hand
 or written under an older policy; the build applies the current policy to what it publishes.
@@ -15,11 +16,20 @@ from typing import Any
 
 from pelican import signals
 from pelican.readers import HTMLReader
+from pelican.urlwrappers import URLWrapper
+from pelican.utils import slugify
 
 from chorus.common.config import apply_defaults
-from chorus.common.sanitize import excerpt_html, link_remote_images, plain_text, sanitize_html
+from chorus.common.sanitize import (
+    excerpt_html,
+    link_remote_images,
+    plain_text,
+    sanitize_html,
+    xml_safe,
+)
 from chorus.common.urls import web_url
 from chorus.site.credit import attachments
+from chorus.site.slugs import usable_slug
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +62,12 @@ class CuratedHTMLReader(HTMLReader):
         if not os.path.abspath(filename).startswith(self.community):
             return super().read(filename)
         with open(filename, encoding="utf-8-sig") as handle:
-            match = _STORE_FORMAT.match(handle.read())
+            # What XML forbids (control characters in a title, say) would stop every feed
+            # that shows the post: gone before anything reads the file.
+            text = xml_safe(handle.read())
+        match = _STORE_FORMAT.match(text)
         if match is None:
-            content, metadata = super().read(filename)
+            content, metadata = self._read_html(filename, text)
         else:
             content = match["body"]
             metadata = {"title": self.process_metadata("title", match["title"])}
@@ -84,6 +97,14 @@ class CuratedHTMLReader(HTMLReader):
             metadata["summary"] = excerpt_html(content, self.summary_chars)
         return content, metadata
 
+    def _read_html(self, filename: str, text: str) -> tuple[str, dict[str, Any]]:
+        """What Pelican's HTMLReader.read makes of ``text``, the contents of ``filename``."""
+        parser = self._HTMLParser(self.settings, filename)
+        parser.feed(text)
+        parser.close()
+        metadata = {k: self.process_metadata(k, v) for k, v in parser.metadata.items()}
+        return parser.body, metadata
+
 
 def use_curated_reader(readers: Any) -> None:
     for extension in CuratedHTMLReader.file_extensions:
@@ -101,6 +122,30 @@ def set_canonical_urls(generator: Any) -> None:
             article.chorus_canonical_url = f"{site_url}/{article.url}"
 
 
+def give_terms_slugs(sender: Any, metadata: dict[str, Any]) -> None:
+    """A usable slug for every tag, category and author of a post, as it is read."""
+    for key in ("tags", "category", "authors", "author"):
+        value = metadata.get(key)
+        for term in value if isinstance(value, list) else [value]:
+            if isinstance(term, URLWrapper):
+                term.slug = usable_slug(type(term).__name__.lower(), term.name, _slug(term))
+
+
+def _slug(term: URLWrapper) -> str:
+    """The slug Pelican gives ``term`` (URLWrapper.slug, without its warning when empty)."""
+    settings = term.settings
+    substitutions = settings.get(
+        f"{type(term).__name__.upper()}_REGEX_SUBSTITUTIONS",
+        settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
+    )
+    return slugify(
+        term.name,
+        regex_subs=substitutions,
+        preserve_case=settings.get("SLUGIFY_PRESERVE_CASE", False),
+        use_unicode=settings.get("SLUGIFY_USE_UNICODE", False),
+    )
+
+
 def check_settings(pelican_object: Any) -> None:
     apply_defaults(pelican_object.settings)
 
@@ -108,4 +153,6 @@ def check_settings(pelican_object: Any) -> None:
 def register() -> None:
     signals.initialized.connect(check_settings)
     signals.readers_init.connect(use_curated_reader)
+    signals.article_generator_context.connect(give_terms_slugs)
+    signals.page_generator_context.connect(give_terms_slugs)
     signals.article_generator_finalized.connect(set_canonical_urls)

@@ -44,6 +44,7 @@ class MembersGenerator(Generator):
                 "atom_feed": settings["CHORUS_MEMBER_FEED_ATOM"],
                 "rss_feed": settings["CHORUS_MEMBER_FEED_RSS"],
             },
+            settings["CHORUS_REMOTE_IMAGES"],
         )
         articles: dict[str, list[Any]] = {handle: [] for handle in views}
         for article in self.context.get("articles", []):

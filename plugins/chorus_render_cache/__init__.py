@@ -37,6 +37,7 @@ from chorus.site.render_cache import (
     PageCache,
     Unstable,
     files_fingerprint,
+    modules_fingerprint,
 )
 
 log = logging.getLogger(__name__)
@@ -199,12 +200,19 @@ def _page_cache(settings: dict[str, Any]) -> PageCache | None:
     """This build's render cache; None when it is off."""
     if not settings["CHORUS_RENDER_CACHE"]:
         return None
+    code = _code_directories(settings)
+    try:
+        # The settings file and what it imports (helpers of JINJA_FILTERS, say).
+        imported = modules_fingerprint(sys.modules, code)
+    except Unstable as reason:
+        log.warning("render cache off for this build: %s", reason)
+        return None
     try:
         build = Fingerprinter(describe).digest(
             {
                 "versions": [_version("pelican"), _version("jinja2"), __version__],
                 "settings": {k: v for k, v in settings.items() if k != "PLUGINS"},
-                "code": files_fingerprint(_code_directories(settings)),
+                "code": [files_fingerprint(code), imported],
             }
         )
     except Unstable as reason:

@@ -240,3 +240,19 @@ def link_remote_images(fragment: str) -> str:
         return f'<a class="remote-image" href="{src}">Image: {label}</a>'
 
     return _IMG_OR_LINK.sub(to_link, fragment)
+
+
+# What XML 1.0 forbids (section 2.2): C0 controls but tab and newlines, lone surrogates, and
+# U+FFFE/U+FFFF. A feed serializer refuses them, or worse writes them into a broken document.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def xml_forbidden(text: str) -> str | None:
+    """The first character of ``text`` that XML 1.0 forbids, or None."""
+    found = _XML_FORBIDDEN.search(text)
+    return found.group() if found else None

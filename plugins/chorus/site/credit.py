@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import markdown
 
-from chorus.common.sanitize import sanitize_html
+from chorus.common.sanitize import link_remote_images, sanitize_html
 from chorus.common.urls import LOCAL_SCHEME, web_url
 from chorus.members.registry import Member
 
@@ -133,9 +133,10 @@ class MemberView:
 
 
 def member_views(
-    members: dict[str, Member], patterns: dict[str, str | None]
+    members: dict[str, Member], patterns: dict[str, str | None], remote_images: str = "link"
 ) -> dict[str, MemberView]:
-    """One view per member, in handle order; ``patterns`` hold "{handle}" (None: not made)."""
+    """One view per member, in handle order; ``patterns`` hold "{handle}" (None: not made);
+    ``remote_images`` is the ``CHORUS_REMOTE_IMAGES`` policy for images in bios."""
 
     def expand(name: str, handle: str) -> str | None:
         pattern = patterns.get(name)
@@ -146,7 +147,7 @@ def member_views(
             member=member,
             url=expand("url", handle) or "",
             save_as=expand("save_as", handle) or "",
-            bio=render_bio(member.bio),
+            bio=render_bio(member.bio, remote_images),
             atom_feed=expand("atom_feed", handle),
             rss_feed=expand("rss_feed", handle),
         )
@@ -164,9 +165,13 @@ def by_activity(views: dict[str, MemberView], articles: dict[str, list[Any]]) ->
     return active + quiet
 
 
-def render_bio(text: str) -> str:
-    """A member's Markdown bio as sanitized HTML."""
-    return sanitize_html(markdown.markdown(text, output_format="html")) if text else ""
+def render_bio(text: str, remote_images: str = "link") -> str:
+    """A member's Markdown bio as sanitized HTML; images on other sites become links to them
+    unless ``remote_images`` is "keep" (the policy posts follow)."""
+    if not text:
+        return ""
+    bio = sanitize_html(markdown.markdown(text, output_format="html"))
+    return link_remote_images(bio) if remote_images == "link" else bio
 
 
 def credit_html(

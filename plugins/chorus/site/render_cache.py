@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import re
+import sysconfig
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import Enum
@@ -256,6 +257,37 @@ def files_fingerprint(roots: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+def modules_fingerprint(modules: Mapping[str, Any], known: Iterable[Path]) -> str:
+    """Names and contents of the source files of ``modules`` (``sys.modules``) that are neither
+    part of the Python installation nor under ``known`` (hashed already): the settings file and
+    the code it imports, whose filters and globals shape pages as much as the theme does.
+
+    Raises Unstable when such a module's source cannot be read: then what it does is unknown.
+    """
+    installed = {
+        Path(path).resolve()
+        for name, path in sysconfig.get_paths().items()
+        if name in ("stdlib", "platstdlib", "purelib", "platlib")
+    }
+    skip = tuple(str(path) + os.sep for path in {*installed, *(Path(k).resolve() for k in known)})
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(modules):
+        filename = getattr(modules[name], "__file__", None)
+        if not filename:
+            continue  # built in, or a namespace package: no code of its own
+        path = str(Path(filename).resolve())
+        if path.startswith(skip):
+            continue
+        try:
+            with open(path, "rb") as handle:
+                content = handle.read()
+        except OSError as error:
+            raise Unstable(f"the code of module {name} cannot be read ({error})") from None
+        digest.update(f"{name}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
 MISSING = object()  # a variable the template reads but the page is not given
 
 
@@ -357,7 +389,8 @@ class PageCache:
 
     def write(self, name: str, inputs: Any, write: Callable[[], object]) -> bool:
         """Call ``write()`` to make output file ``name`` from ``inputs`` (everything it is made
-        from), unless the file is still what the same inputs made last time. True if written."""
+        from), unless the file is still what the same inputs made last time. True if written.
+        A ``write()`` that returns False made a file not to be kept for the next build."""
         try:
             fingerprint = _hash(f"{self.build}\n{name}\n{self.fingerprints.digest(inputs)}")
         except Unstable as reason:
@@ -367,9 +400,10 @@ class PageCache:
         if self._kept(name, fingerprint):
             self.kept += 1
             return False
-        write()
+        keep = write() is not False
         self.rendered += 1
-        self.current[name] = [fingerprint]
+        if keep:
+            self.current[name] = [fingerprint]
         return True
 
     def fingerprint(self, template: Any, context: Mapping[str, Any]) -> str | None:
