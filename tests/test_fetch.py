@@ -320,7 +320,7 @@ def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server,
     # registry order (ada's /a) keeps the post whatever the order of arrival.
     shared = item("co-written", title="From /a", guid="tag:blog.example,2026:co")
     shared_again = item("co-written", title="From /a2", guid="tag:blog.example,2026:co")
-    other_id = item("co-written", guid="https://other.example/co")  # same link, other id
+    same_link = item("co-written")  # same link, and nothing but its link to name it
     delay = {"/a": 0.0, "/a2": 0.0, slow: 0.6}
     site.member(
         "ada",
@@ -329,7 +329,7 @@ def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server,
             feed_server.add("/a2", rss(shared_again), stall=delay["/a2"]),
         ],
     )
-    site.member("bob", feeds=[feed_server.add("/b", rss(other_id))])
+    site.member("bob", feeds=[feed_server.add("/b", rss(same_link))])
     result = cli("fetch")
     [post] = site.posts("ada")
     assert "<title>From /a</title>" in post.read_text()
