@@ -120,7 +120,12 @@ def run_fetch(
         async def on_response(response: Response) -> None:
             known = state.get(response.url)
             feed = None
-            if response.outcome == "ok" and known and known.sha256 == response.sha256:
+            if (
+                response.outcome == "ok"
+                and known
+                and known.sha256 is not None
+                and known.sha256 == response.sha256
+            ):
                 # Same bytes as last time (a server that ignores conditional requests).
                 response = replace(response, outcome="not_modified", body=b"")
             elif response.outcome == "ok":
