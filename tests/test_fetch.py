@@ -320,7 +320,7 @@ def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server,
     # registry order (ada's /a) keeps the post whatever the order of arrival.
     shared = item("co-written", title="From /a", guid="tag:blog.example,2026:co")
     shared_again = item("co-written", title="From /a2", guid="tag:blog.example,2026:co")
-    other_id = item("co-written", guid="https://other.example/co")  # same link, other id
+    same_link = item("co-written")  # same link, and nothing but its link to name it
     delay = {"/a": 0.0, "/a2": 0.0, slow: 0.6}
     site.member(
         "ada",
@@ -329,7 +329,7 @@ def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server,
             feed_server.add("/a2", rss(shared_again), stall=delay["/a2"]),
         ],
     )
-    site.member("bob", feeds=[feed_server.add("/b", rss(other_id))])
+    site.member("bob", feeds=[feed_server.add("/b", rss(same_link))])
     result = cli("fetch")
     [post] = site.posts("ada")
     assert "<title>From /a</title>" in post.read_text()
@@ -527,3 +527,48 @@ def test_the_report_keeps_long_handles_apart(site, feed_server, cli, monkeypatch
     result = cli("fetch", "--no-progress")
     rows = [line.split("│")[0].strip() for line in result.output.splitlines() if "│" in line]
     assert sorted(rows) == sorted(handles), result.output
+
+
+def test_an_empty_body_after_a_failure_is_no_success(site, feed_server, cli):
+    url = feed_server.add("/f", "", status=500)
+    site.member("ada", feeds=[url])
+    cli("fetch", expect=1)
+    feed_server.add("/f", "")  # 200 with nothing in it
+    result = cli("fetch", expect=1)
+    assert "not a readable feed" in result.output
+    state = json.loads((site.community / "fetch-state.json").read_text())
+    assert state["feeds"][url]["failures"] == 2
+
+
+def day_page(version: int) -> str:
+    items = [
+        "<item>"
+        f"<title>Note {n}{' (edited)' if version == 2 and n == 7 else ''}</title>"
+        f"<link>https://day.example/2017/06/26.html#a{n:06d}</link>"
+        f"<guid isPermaLink='false'>day-{n}</guid>"
+        f"<description>Note number {n}.</description>"
+        "<pubDate>Mon, 26 Jun 2017 10:00:00 GMT</pubDate></item>"
+        for n in range(50)
+    ]
+    sponsors = [
+        f"<item><title>Sponsor {n}</title><link>https://sponsor.example/</link>"
+        f"<guid isPermaLink='false'>sponsor-{n}</guid></item>"
+        for n in range(3)
+    ]
+    return rss(*items, *sponsors, link="https://day.example/")
+
+
+def test_entries_of_one_page_and_one_landing_page_are_distinct_posts(site, feed_server, cli):
+    site.write_settings(CHORUS_MAX_ENTRIES_PER_FEED=100)
+    url = feed_server.add("/day", day_page(1))
+    site.member("dave", feeds=[url])
+    cli("fetch")
+    posts = site.posts("dave")
+    assert len(posts) == 53
+    titles = {path.name: re.search(r"<title>(.*?)</title>", path.read_text())[1] for path in posts}
+    feed_server.add("/day", day_page(2))  # one entry changes
+    result = cli("fetch")
+    after = {path.name: re.search(r"<title>(.*?)</title>", path.read_text())[1] for path in posts}
+    changed = {name for name in titles if titles[name] != after[name]}
+    assert len(changed) == 1 and after[changed.pop()] == "Note 7 (edited)", result.output
+    assert len(site.posts("dave")) == 53

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import Site
+from conftest import FeedServer, Site
 from test_fetch import item, rss
 
 FEEDS = 24
@@ -105,3 +107,153 @@ def test_killed_fetch_loses_nothing(site, feed_server, reference, written):
     assert finish.wait(timeout=120) == 0, finish.stderr.read()
     assert not list(site.community.rglob(".*.tmp")), "temporary files left behind"
     assert snapshot(site) == reference
+
+
+# Curation under kills: twenty members (so feeds are parsed in worker processes), pairs of which
+# share entries (same guid). The later member of each pair answers first and writes the shared
+# posts; the earlier one, trusted, answers last and must take them over. A second fetch brings
+# updates and new shared entries. A kill at any moment of either fetch, then a run to the end,
+# must leave the tree an uninterrupted fetch leaves.
+PAIRS = 10
+KILLS = 12
+
+
+def curation_feed(member: int, version: int) -> str:
+    group = member % PAIRS
+    own = [
+        item(
+            f"m{member}-{e}",
+            title=f"Post {e} of m{member}" + (" (revised)" if version == 2 and e % 3 == 0 else ""),
+            body="&lt;p&gt;" + "Heddle and shuttle. " * 20 + "&lt;/p&gt;",
+        )
+        for e in range(12 + 4 * (version - 1))
+    ]
+    shared = [
+        item(
+            f"shared-{group}-{k}",
+            title=f"Shared {group}-{k} as m{member} has it" + " (v2)" * (version == 2),
+            guid=f"tag:shared.example,2026:{group}-{k}",
+        )
+        for k in range(3 + 2 * (version - 1))
+    ]
+    return rss(*own, *shared).replace("blog.example", f"s{member}.example")
+
+
+def curation_members(site: Site, server: FeedServer, version: int) -> None:
+    for member in range(2 * PAIRS):
+        # Earlier members (trusted) answer last, so later ones write the shared posts first.
+        url = server.add(
+            f"/v{version}/f{member}",
+            curation_feed(member, version),
+            stall=0.8 if member < PAIRS else 0.05 * (member % 4),
+        )
+        site.member(f"m{member:02d}", feeds=[url], trusted=member < PAIRS, consent="full")
+
+
+def tree(site: Site) -> dict[str, bytes]:
+    files = snapshot(site)
+    state = site.community / "fetch-state.json"
+    files["fetch-state.json"] = state.read_bytes() if state.exists() else b""
+    return files
+
+
+@pytest.fixture(scope="module")
+def curation(tmp_path_factory):
+    """Sites after each step of uninterrupted fetches, and how long each fetch took."""
+    server = FeedServer()
+    server.thread.start()
+    base = Site(tmp_path_factory.mktemp("curation-base"))
+    curation_members(base, server, 1)
+    first = copy_site(base, tmp_path_factory.mktemp("curation-first"))
+    started = time.monotonic()
+    assert fetch(first).wait(timeout=120) == 0
+    first_duration = time.monotonic() - started
+    second = copy_site(first, tmp_path_factory.mktemp("curation-second"))
+    curation_members(second, server, 2)
+    started = time.monotonic()
+    assert fetch(second).wait(timeout=120) == 0
+    second_duration = time.monotonic() - started
+    yield {
+        "server": server,
+        1: (base, tree(first), first_duration),
+        2: (first, tree(second), second_duration),
+    }
+    server.close()
+
+
+def copy_site(site: Site, root) -> Site:
+    shutil.copytree(site.root, root, dirs_exist_ok=True)
+    copy = Site(root)
+    copy.overrides = dict(site.overrides)
+    copy.write_settings()
+    return copy
+
+
+@pytest.mark.parametrize("step", [1, 2], ids=["first-fetch", "update-fetch"])
+@pytest.mark.parametrize("moment", range(1, KILLS + 1))
+def test_killed_curation_ends_as_an_uninterrupted_run(curation, tmp_path, step, moment):
+    before, expected, duration = curation[step]
+    site = copy_site(before, tmp_path)
+    if step == 2:
+        curation_members(site, curation["server"], 2)
+    process = fetch(site)
+    # Spread over the run: early kills land while fetching, later ones during curation.
+    time.sleep(duration * moment / (KILLS + 1))
+    os.kill(process.pid, signal.SIGKILL)  # the fetcher alone: its parsers must end by themselves
+    process.wait(timeout=30)
+    assert_consistent(site)
+
+    finish = fetch(site)
+    assert finish.wait(timeout=120) == 0, finish.stderr.read()
+    assert not list(site.community.rglob(".*.tmp")), "temporary files left behind"
+    assert not list(site.community.glob(".fetch-journal*")), "the journal outlived the run"
+    found = tree(site)
+    assert sorted(found) == sorted(expected)
+    for name, content in expected.items():
+        assert found[name] == content, name
+
+
+def group_processes(group: int) -> list[int]:
+    """The live (not zombie) processes of a process group."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended while we looked
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def parsers(group: int) -> list[int]:
+    """The parser processes (multiprocessing workers) of a process group."""
+    found = []
+    for pid in group_processes(group):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(pid)
+    return found
+
+
+def test_parser_processes_end_when_the_fetch_is_killed(site, feed_server):
+    for n in range(20):  # enough feeds for parser processes; most answer late
+        url = feed_server.add(f"/w{n}", rss(item(f"w{n}")), stall=0.0 if n == 0 else 30.0)
+        site.member(f"w{n:02d}", feeds=[url])
+    process = fetch(site)
+    deadline = time.monotonic() + 60
+    while not parsers(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first feed's parser has started
+    assert parsers(process.pid), "no parser process was started"
+    os.kill(process.pid, signal.SIGKILL)  # the fetcher alone, as an OOM killer would
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while group_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = group_processes(process.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "parser processes outlived the fetch"

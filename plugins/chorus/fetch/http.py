@@ -38,7 +38,9 @@ class Response:
     retry_after: datetime | None = None  # a 429 or 503 asked us to wait until then
 
     def __post_init__(self) -> None:
-        if self.body and self.sha256 is None:
+        # Every answer with a body has a hash, an empty one too: "no hash" means "no body
+        # seen" (a failure), never "the same bytes as last time".
+        if self.outcome == "ok" and self.sha256 is None:
             object.__setattr__(self, "sha256", hashlib.sha256(self.body).hexdigest())
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -21,12 +24,14 @@ from chorus.fetch.entries import Entry, FeedError, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.parse import parse_compressed_feed
 from chorus.fetch.state import FeedState, Validators, load_state, save_state
-from chorus.fetch.store import INDEX_NAME, CommunityStore, StoredPost, make_post
+from chorus.fetch.store import INDEX_NAME, CommunityStore, StoredPost, link_key, make_post
 from chorus.members.registry import Member
 
 log = logging.getLogger(__name__)
 # Below this many feeds, starting worker processes costs more than parsing in one.
 PROCESS_POOL_THRESHOLD = 16
+PARENT_POLL_SECONDS = 0.5  # how soon a parser process notices the fetch was killed
+JOURNAL_NAME = ".fetch-journal.jsonl"  # next to the state file: the posts of an unfinished run
 
 
 @dataclass
@@ -93,7 +98,10 @@ def run_fetch(
         for feed_report in report.feeds:
             reports_by_url.setdefault(feed_report.url, []).append(feed_report)
     store = CommunityStore(
-        config.community_dir, config.curated_category, index_file=config.cache_dir / INDEX_NAME
+        config.community_dir,
+        config.curated_category,
+        index_file=config.cache_dir / INDEX_NAME,
+        journal_file=config.state_file.with_name(JOURNAL_NAME),
     )
     curator = Curator(members, store, reports, config, now)
     responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
@@ -113,7 +121,12 @@ def run_fetch(
         async def on_response(response: Response) -> None:
             known = state.get(response.url)
             feed = None
-            if response.outcome == "ok" and known and known.sha256 == response.sha256:
+            if (
+                response.outcome == "ok"
+                and known
+                and known.sha256 is not None
+                and known.sha256 == response.sha256
+            ):
                 # Same bytes as last time (a server that ignores conditional requests).
                 response = replace(response, outcome="not_modified", body=b"")
             elif response.outcome == "ok":
@@ -163,6 +176,7 @@ def run_fetch(
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
     save_state(config.state_file, state)
+    store.finish_journal(reports)
     store.save_index()
     return FetchReport([reports[m.handle] for m in members])
 
@@ -188,6 +202,7 @@ class _Claim:
     report: MemberReport
     outcome: str  # new | updated | unchanged
     stored: StoredPost
+    unfinished: bool = False  # created by a run that was killed, not yet seen by this one
 
 
 class Curator:
@@ -196,7 +211,9 @@ class Curator:
     Feeds are curated in whatever order the network delivers them, yet a run's result must not
     depend on that order: an entry found in several feeds in one run goes to the first of them
     in registry order (members in order, then each member's feeds in order), even when a later
-    one arrived, and was written, first.
+    one arrived, and was written, first. A post created by a run that was killed before it
+    saved its state counts as this run's, so that the run that finishes the work gives it to
+    the member an uninterrupted run would have.
     """
 
     def __init__(
@@ -212,10 +229,12 @@ class Curator:
         self.config = config
         self.now = now
         self.readers: dict[str, list[tuple[tuple[int, int], Member]]] = {}
+        self.ranks: dict[tuple[str, str], tuple[int, int]] = {}
         for member_rank, member in enumerate(members):
             for feed_rank, url in enumerate(member.feeds):
                 self.readers.setdefault(url, []).append(((member_rank, feed_rank), member))
-        self.claims: dict[str, _Claim] = {}  # post id -> the feed this run took it from
+                self.ranks[(member.handle, url)] = (member_rank, feed_rank)
+        self.claims: dict[Path, _Claim] = {}  # post file -> the feed this run took it from
         self.scanned = False
 
     def curate(self, url: str, feed: ParsedFeed) -> None:
@@ -223,12 +242,21 @@ class Curator:
             # Only once some feed brings entries: a run of 304s never reads the posts.
             self.store.scan()
             self.scanned = True
+            for stored, feed_url in self.store.unfinished():
+                rank = self.ranks.get((stored.handle, feed_url))
+                if rank is not None:
+                    report = self.reports[stored.handle]
+                    self.claims[stored.path] = _Claim(rank, report, "new", stored, True)
+        # Two entries of one feed with one link are two posts: only their ids can say which
+        # post of an earlier run each one is.
+        links = Counter(link_key(entry.link) for entry in feed.entries)
+        shared = {link for link, count in links.items() if count > 1}
         for rank, member in self.readers.get(url, ()):
             for entry in feed.entries:
-                self._curate_entry(rank, member, entry, feed)
+                self._curate_entry(rank, member, entry, feed, link_key(entry.link) not in shared)
 
     def _curate_entry(
-        self, rank: tuple[int, int], member: Member, entry: Entry, feed: ParsedFeed
+        self, rank: tuple[int, int], member: Member, entry: Entry, feed: ParsedFeed, by_link: bool
     ) -> None:
         report = self.reports[member.handle]
         tags = entry.tags
@@ -241,22 +269,30 @@ class Curator:
         ):
             report.filtered += 1
             return
-        existing = self.store.find(entry)
-        claim = self.claims.get(existing.id) if existing is not None else None
+        existing, own = self.store.find(member.handle, entry, by_link=by_link)
+        claim = self.claims.get(existing.path) if existing is not None else None
         if claim is not None and claim.rank < rank:
-            report.duplicates += 1
+            report.duplicates += 1  # an earlier feed in registry order has it
             return
-        if claim is not None and (claim.outcome == "new" or existing.handle == member.handle):
-            # This feed comes before the one that wrote the post this run: it takes it over.
-            self._withdraw(claim)
-            existing = None if claim.outcome == "new" else existing
-        if existing is not None and existing.handle != member.handle:
-            report.duplicates += 1  # another member's since an earlier run
-            return
+        new = False
+        if claim is not None and own:
+            # This member's own post, taken this run from one of their later feeds (or by the
+            # killed run from this very feed): this feed comes first, so its version counts.
+            new = claim.outcome == "new"
+            self._withdraw(claim, counted=claim.rank != rank)
+        elif existing is not None and not own:
+            if claim is None or claim.outcome != "new":
+                report.duplicates += 1  # someone's post since an earlier run: it stays theirs
+                return
+            # A duplicate a later feed created this run: nothing published is lost.
+            self._withdraw(claim, counted=True)
+            self.store.remove(claim.stored)
+            existing = None
         post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
         outcome, stored = self.store.write(post, existing, published=member.trusted, now=self.now)
+        outcome = "new" if new else outcome
         relative = str(stored.path.relative_to(config.community_dir))
-        self.claims[stored.id] = _Claim(rank, report, outcome, stored)
+        self.claims[stored.path] = _Claim(rank, report, outcome, stored)
         if outcome == "new":
             report.new.append(relative)
         elif outcome == "updated":
@@ -264,19 +300,21 @@ class Curator:
         else:
             report.unchanged += 1
 
-    def _withdraw(self, claim: _Claim) -> None:
-        """Undo what a later feed did with a post, counting it as its duplicate instead."""
+    def _withdraw(self, claim: _Claim, *, counted: bool) -> None:
+        """Undo what a later feed did with a post, counting it as its duplicate if ``counted``."""
         report = claim.report
         relative = str(claim.stored.path.relative_to(self.config.community_dir))
-        if claim.outcome == "new":
-            self.store.remove(claim.stored)  # written by this run: nothing published is lost
+        if claim.unfinished:
+            pass  # the killed run's report was never given
+        elif claim.outcome == "new":
             report.new.remove(relative)
         elif claim.outcome == "updated":
             report.updated.remove(relative)
         else:
             report.unchanged -= 1
-        report.duplicates += 1
-        del self.claims[claim.stored.id]
+        if counted:
+            report.duplicates += 1
+        del self.claims[claim.stored.path]
 
 
 def _next_state(previous: FeedState, response: Response, now: datetime) -> FeedState:
@@ -341,4 +379,21 @@ def _parser_pool(feeds: int) -> Executor:
     if feeds < PROCESS_POOL_THRESHOLD:
         return ThreadPoolExecutor(max_workers=1)
     # "spawn": the fetching process runs an event loop and resolver threads, unsafe to fork.
-    return ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=os.cpu_count() or 2,
+        mp_context=get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _watch_parent(parent: int) -> None:
+    """In a parser process: exit once the fetch that started it is gone (killed, say)."""
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    # A killed parent never shuts its pool down; its orphans are re-parented, which shows here.
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)

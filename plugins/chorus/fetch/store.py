@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from chorus.common.files import write_atomic
 from chorus.common.sanitize import excerpt_html
@@ -24,10 +24,12 @@ from chorus.members.registry import Consent, Member
 
 log = logging.getLogger(__name__)
 INDEX_NAME = "chorus/community-index.json"  # under the cache directory
+INDEX_FORMAT = 2  # of the index itself: raised when what a record holds changes
 # Raised whenever what a post file holds changes (its metadata, the sanitizing policy), so that
 # every post is rewritten once in the new form.
 POST_FORMAT = 3
-HEAD_BYTES = 8192  # our meta tags all sit in the head, well within this
+HEAD_BYTES = 8192  # our meta tags usually sit within this; a longer head is read on
+MAX_HEAD_BYTES = 256 * 1024  # a head longer than this is not one we wrote
 _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
 _TITLE = re.compile(r"<title>(?P<title>.*?)</title>", re.DOTALL)
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
@@ -154,14 +156,29 @@ class CommunityStore:
 
     ``index_file`` (a cache, never committed) remembers what each post file held when last read,
     with its size and mtime, so that a scan of a large site reads only the files changed since.
+
+    ``journal_file`` lists the post files a fetch run created, each line written before its
+    file, until the run has saved its state: a run killed part-way leaves the list of posts
+    it created, which the next run may still give to the member an uninterrupted run would
+    have given them to (see ``Curator``).
     """
 
-    def __init__(self, root: Path, category: str, *, index_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        category: str,
+        *,
+        index_file: Path | None = None,
+        journal_file: Path | None = None,
+    ) -> None:
         self.root = root
         self.category = category
         self.index_file = index_file
-        self.by_id: dict[str, StoredPost] = {}
-        self.by_link: dict[str, StoredPost] = {}
+        self.journal_file = journal_file
+        self._journal: TextIO | None = None
+        self.by_entry: dict[tuple[str, str], StoredPost] = {}  # (handle, id): the post itself
+        self.by_id: dict[str, StoredPost] = {}  # any member's post with this id
+        self.by_link: dict[str, StoredPost] = {}  # any post with this full link
         self._index: dict[str, list[Any]] = {}  # file name under root -> _IndexRecord fields
         self._index_changed = False
 
@@ -178,14 +195,14 @@ class CommunityStore:
                 record = _index_record(post, stat)
                 self._index_changed = True
             self._index[name] = record
-            self._remember(_stored_from_record(path, record), record[_LINK_KEY])
+            self._remember(_stored_from_record(path, record))
         self._index_changed |= self._index.keys() != cached.keys()
 
     def save_index(self) -> None:
         """Record what the last scan and writes saw, for the next scan; a cache, so not durable."""
         if self.index_file is None or not self._index_changed:
             return
-        document = {"format": POST_FORMAT, "root": str(self.root), "posts": self._index}
+        document = {"format": INDEX_FORMAT, "root": str(self.root), "posts": self._index}
         try:
             write_atomic(self.index_file, json.dumps(document, separators=(",", ":")))
         except OSError as error:
@@ -201,7 +218,7 @@ class CommunityStore:
             return {}
         try:
             document = json.loads(self.index_file.read_text(encoding="utf-8"))
-            if document["format"] == POST_FORMAT and document["root"] == str(self.root):
+            if document["format"] == INDEX_FORMAT and document["root"] == str(self.root):
                 return dict(document["posts"])
         except FileNotFoundError:
             pass
@@ -209,13 +226,35 @@ class CommunityStore:
             log.info("ignoring the unreadable post index %s (%s)", self.index_file, error)
         return {}
 
-    def find(self, entry: Entry) -> StoredPost | None:
-        """The post already written with this entry's id (or a form of it that earlier
-        versions recorded) or link, by any member."""
-        for entry_id in (entry.id, *entry.former_ids):
-            if entry_id in self.by_id:
-                return self.by_id[entry_id]
-        return self.by_link.get(normalise_link(entry.link))
+    def find(
+        self, handle: str, entry: Entry, *, by_link: bool = True
+    ) -> tuple[StoredPost | None, bool]:
+        """The post already written for this entry and whether it is the entry's own.
+
+        Its own post is the one with the same member and id: the only post an entry may update.
+        Otherwise the entry may duplicate a post: one with its id (the same post through
+        another member's feed), or with its full link when one of the two has no id but that
+        link (nothing else tells them apart). Entries with distinct ids of their own are
+        distinct posts, whatever they link to: sponsor posts, linked-list posts, day pages.
+        """
+        # The forms of the id that earlier versions recorded count as the id (bare guids that
+        # feedparser used to resolve against the feed's URL).
+        ids = (entry.id, *entry.former_ids)
+        for entry_id in ids:
+            own = self.by_entry.get((handle, entry_id))
+            if own is not None:
+                return own, True
+        for entry_id in ids:
+            same_id = self.by_id.get(entry_id)
+            if same_id is not None:
+                return same_id, False
+        if by_link:
+            same_link = self.by_link.get(link_key(entry.link))
+            if same_link is not None and (
+                _named_by_link(entry.id, entry.link) or _named_by_link(same_link.id, same_link.link)
+            ):
+                return same_link, False
+        return None, False
 
     def write(
         self, post: Post, existing: StoredPost | None, *, published: bool, now: datetime
@@ -232,6 +271,7 @@ class CommunityStore:
             outcome = "updated"
         else:
             path = self._new_path(post)
+            self._note_in_journal(path, post)
             status = "published" if published else "draft"
             date = (post.date or now.replace(microsecond=0)).isoformat()
             outcome = "new"
@@ -244,13 +284,76 @@ class CommunityStore:
     def remove(self, stored: StoredPost) -> None:
         """Delete a post file and forget it (only ever one this run has just written)."""
         stored.path.unlink(missing_ok=True)
-        if self.by_id.get(stored.id) == stored:
-            del self.by_id[stored.id]
-        link = normalise_link(stored.link)
-        if self.by_link.get(link) == stored:
-            del self.by_link[link]
+        self.by_entry.pop((stored.handle, stored.id), None)
+        link = link_key(stored.link)
+        if self.by_id.get(stored.id) == stored or self.by_link.get(link) == stored:
+            # Another post may share the id or link: it takes the place of the one removed.
+            self.by_id.pop(stored.id, None)
+            self.by_link.pop(link, None)
+            for other in self.by_entry.values():
+                self.by_id.setdefault(other.id, other)
+                self.by_link.setdefault(link_key(other.link), other)
         self._index.pop(_index_name(self.root, stored.path), None)
         self._index_changed = True
+
+    def unfinished(self) -> list[tuple[StoredPost, str]]:
+        """The posts an interrupted run created (still on disk, as scanned), with their feed."""
+        found = []
+        for record in self._journal_records():
+            stored = self._stored_at(record.get("path"))
+            if stored is not None and stored.handle == record.get("handle"):
+                found.append((stored, str(record.get("feed"))))
+        return found
+
+    def finish_journal(self, handles: Iterable[str]) -> None:
+        """This run's posts are safely recorded: forget the journal of these members."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if self.journal_file is None:
+            return
+        done = set(handles)
+        kept = [r for r in self._journal_records() if r.get("handle") not in done]
+        if kept:
+            write_atomic(self.journal_file, "".join(json.dumps(r) + "\n" for r in kept))
+        else:
+            self.journal_file.unlink(missing_ok=True)
+
+    def _note_in_journal(self, path: Path, post: Post) -> None:
+        if self.journal_file is None:
+            return
+        if self._journal is None:
+            self.journal_file.parent.mkdir(parents=True, exist_ok=True)
+            self._journal = self.journal_file.open("a", encoding="utf-8")
+        record = {"path": _index_name(self.root, path), "handle": post.handle}
+        self._journal.write(json.dumps({**record, "feed": post.source.url}) + "\n")
+        self._journal.flush()  # in the kernel's hands before the post file exists
+
+    def _journal_records(self) -> list[dict[str, Any]]:
+        if self.journal_file is None:
+            return []
+        try:
+            lines = self.journal_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # the last line of a run killed while writing it
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def _stored_at(self, name: Any) -> StoredPost | None:
+        record = self._index.get(name) if isinstance(name, str) else None
+        if record is None:
+            return None
+        stored = self.by_entry.get((record[2], record[3]))
+        if stored is None or _index_name(self.root, stored.path) != name:
+            return None
+        return stored
 
     def render(self, post: Post, *, status: str, date: str, slug: str) -> str:
         """The post file: Pelican HTML content with our metadata in <meta> tags."""
@@ -286,11 +389,18 @@ class CommunityStore:
         return "\n".join(lines)
 
     def _new_path(self, post: Post) -> Path:
-        return self.root / post.handle / f"{slugify(post.title)}-{digest(post.entry_id)[:8]}.html"
+        """A new file's path; never an existing file's, even when two ids' digests meet."""
+        slug, key = slugify(post.title), digest(post.entry_id)
+        for length in (8, 16, 64):
+            path = self.root / post.handle / f"{slug}-{key[:length]}.html"
+            if not path.exists():
+                break
+        return path
 
-    def _remember(self, post: StoredPost, normalised_link: str | None = None) -> None:
-        self.by_id[post.id] = post
-        self.by_link.setdefault(normalised_link or normalise_link(post.link), post)
+    def _remember(self, post: StoredPost) -> None:
+        self.by_entry[(post.handle, post.id)] = post
+        self.by_id.setdefault(post.id, post)
+        self.by_link.setdefault(link_key(post.link), post)
 
     def _record_in_index(self, post: StoredPost) -> None:
         try:
@@ -301,8 +411,19 @@ class CommunityStore:
         self._index_changed = True
 
 
-# An index record: [mtime_ns, size, handle, id, link, normalised link, hash, status, date].
-_LINK_KEY = 5
+def link_key(url: str) -> str:
+    """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
+    that publish a day's posts on one page give each its #anchor)."""
+    fragment = url.partition("#")[2]
+    return normalise_link(url) + (f"#{fragment}" if fragment else "")
+
+
+def _named_by_link(entry_id: str, link: str) -> bool:
+    """Whether an entry has nothing but its link to name it (no id, or its link as its id)."""
+    return entry_id == link or link_key(entry_id) == link_key(link)
+
+
+# An index record: [mtime_ns, size, handle, id, link, hash, status, date].
 
 
 def _index_record(post: StoredPost, stat: os.stat_result) -> list[Any]:
@@ -312,7 +433,6 @@ def _index_record(post: StoredPost, stat: os.stat_result) -> list[Any]:
         post.handle,
         post.id,
         post.link,
-        normalise_link(post.link),
         post.hash,
         post.status,
         post.date,
@@ -320,7 +440,7 @@ def _index_record(post: StoredPost, stat: os.stat_result) -> list[Any]:
 
 
 def _stored_from_record(path: Path, record: list[Any]) -> StoredPost:
-    _, _, handle, post_id, link, _, post_hash, status, date = record
+    _, _, handle, post_id, link, post_hash, status, date = record
     return StoredPost(path, handle, post_id, link, post_hash, status, date)
 
 
@@ -349,10 +469,17 @@ def read_stored(path: Path) -> StoredPost | None:
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
+            # Long titles, ids and tag lists can push the head past HEAD_BYTES; a metadata tag
+            # cut off there would read as missing (a published post as a draft, without date).
+            while b"</head>" not in head and len(head) < MAX_HEAD_BYTES:
+                more = handle.read(HEAD_BYTES)
+                if not more:
+                    break
+                head += more
     except OSError as error:
         log.warning("%s: cannot read (%s)", path, error)
         return None
-    # The body (most of the file) is not ours to read; a file without a head is searched whole.
+    # The body (most of the file) is not ours to read.
     head = head.partition(b"</head>")[0].decode("utf-8", errors="replace")
     meta = {m["name"]: html.unescape(m["content"]) for m in _META.finditer(head)}
     if "chorus_id" not in meta:
