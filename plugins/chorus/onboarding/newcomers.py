@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -26,7 +27,7 @@ from chorus.common.urls import web_url
 from chorus.fetch.entries import FeedError, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.parse import parse_feed
-from chorus.fetch.store import CommunityStore, make_post
+from chorus.fetch.store import CommunityStore, link_key, make_post
 from chorus.members.registry import HANDLE, Consent, Member, Problem, Registry, read_member
 
 FEED_TYPES = frozenset(
@@ -276,13 +277,15 @@ def _preview_feed(
         return FeedPreview(url, error=feed, moved_to=response.moved_to)
     entries = []
     seen: set[str] = set()
+    # As the fetch does: entries of one feed that share a link are told apart by their ids only.
+    links = Counter(link_key(entry.link) for entry in feed.entries)
     for entry in feed.entries:
         folded = {tag.casefold() for tag in entry.tags}
         post = make_post(member, entry, feed, excerpt_chars=config.excerpt_chars)
         kept = len(plain_text(post.body_html))
         outcome: Outcome = "publish" if member.trusted else "draft"
         why = ""
-        existing = store.find(entry)
+        existing, own = store.find(member.handle, entry, by_link=links[link_key(entry.link)] == 1)
         if not member.accepts_tags(entry.tags):
             outcome, why = "filtered", "the member's include_tags/exclude_tags"
         elif folded & config.exclude_tags or (
@@ -291,7 +294,7 @@ def _preview_feed(
             outcome, why = "filtered", "the site's CHORUS_INCLUDE_TAGS/CHORUS_EXCLUDE_TAGS"
         elif entry.id in seen:
             outcome, why = "duplicate", "listed twice in the member's feeds"
-        elif existing is not None and existing.handle != member.handle:
+        elif existing is not None and not own:
             outcome, why = "duplicate", f"already on the site from {existing.handle}"
         elif existing is not None:
             outcome, why = "on the site", str(existing.path.name)
