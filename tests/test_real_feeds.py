@@ -229,7 +229,7 @@ def test_a_post_recorded_with_a_resolved_guid_is_found_not_new(tmp_path):
     old = StoredPost(
         tmp_path / "dave" / "x.html", "dave", "http://host/1", "https://a/", "h", "published", ""
     )
-    store.by_id[old.id] = old
+    store._remember(old)
     entry = Entry(
         id="1",
         link="https://b/",
@@ -242,4 +242,4 @@ def test_a_post_recorded_with_a_resolved_guid_is_found_not_new(tmp_path):
         content_html="",
         former_ids=("http://host/1",),
     )
-    assert store.find(entry) is old
+    assert store.find("dave", entry) == (old, True)
