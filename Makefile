@@ -12,18 +12,22 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
+# setuptools cautions on every editable install that folders named like a package may shadow
+# it; ours are the package (plugins/chorus), so the caution is noise on a first `make site`.
+PIP    := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable .
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --editable .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	$(PIP) install --quiet --editable '.[test]'
 	touch $@
 
 $(VENV)/.installed-dist: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --editable '.[dist]'
+	$(PIP) install --quiet --editable '.[dist]'
 	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
