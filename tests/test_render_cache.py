@@ -295,3 +295,29 @@ def test_a_helper_the_settings_import_is_part_of_the_fingerprint(community, tmp_
         helpers.write_text(helpers.read_text().replace("(one)", "(two)"))
         marks = build(*options)
         assert marks and all(mark.endswith("(two)") for mark in marks), options
+
+
+def test_a_rebuild_removes_what_no_longer_exists(community, cli, tmp_path):
+    """A deleted post, a removed member and an unpublished issue leave no page behind: the
+    rebuilt tree is the tree of a clean build. Files no build wrote, and OUTPUT_RETENTION,
+    stay."""
+    from newsletter_helpers import make_issue, update_issue
+
+    site = community
+    issue = make_issue(site, cli)
+    site.build()
+    assert (site.output / "newsletter" / "1" / "index.html").is_file()
+    [bob_post] = site.posts("bob")
+    assert (site.output / "posts" / "2026" / bob_post.stem / "index.html").is_file()
+    (site.output / "CNAME").write_text("loom.example\n")  # copied by hand, after a build
+    bob_post.unlink()
+    update_issue(issue, {"status": "draft"})
+    (site.members / "cy.md").unlink()
+    site.build()
+    clean = build_without_cache(site, tmp_path / "clean")
+    rebuilt = tree(site.output)
+    assert rebuilt.pop("CNAME") == b"loom.example\n"
+    assert rebuilt == clean
+    assert not (site.output / "posts" / "2026" / bob_post.stem).exists()
+    assert not (site.output / "members" / "cy").exists()
+    assert not (site.output / "newsletter" / "1").exists()

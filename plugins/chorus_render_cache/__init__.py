@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -33,11 +34,13 @@ from chorus.common.config import apply_defaults
 from chorus.site.render_cache import (
     FRAGMENT_FUNCTION,
     MANIFEST_NAME,
+    OUTPUT_RECORD,
     Fingerprinter,
     PageCache,
     Unstable,
     files_fingerprint,
     modules_fingerprint,
+    remove_stale_outputs,
 )
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 # build's fingerprint covers) rather than what the article is.
 CONTENT_INTERNALS = frozenset({"_context", "settings", "metadata"})
 _cache: PageCache | None = None  # the build under way
+_written: set[str] = set()  # the output files the build under way has written
 
 
 def describe(value: Any, reference: bool) -> Any:
@@ -168,8 +172,12 @@ def install(generators: list[Any]) -> None:
     make them cached ones."""
     global _cache
     _cache = None
+    _written.clear()
     if not generators:
         return
+    for generator in generators:
+        for static in getattr(generator, "staticfiles", ()):
+            _written.add(os.path.join(generator.output_path, static.save_as))
     _cache = cache = _page_cache(generators[0].settings)
     generators[0].context["chorus_render_cache"] = cache  # for the writer's feeds
     environments = [g.env for g in generators if getattr(g, "env", None) is not None]
@@ -243,10 +251,40 @@ def render_fragment(cache: PageCache | None, context: Context, name: str, **valu
     return Markup(cache.fragment(template, values, context, render))
 
 
+def note_written(path: str, **kwargs: Any) -> None:
+    """A page or feed the build wrote (Pelican's content_written and feed_written)."""
+    _written.add(path)
+
+
+def remove_stale(pelican_object: Any) -> None:
+    """Once everything is written: remove what the last build wrote and this one did not, so
+    that a rebuild leaves the tree a clean build does."""
+    settings = pelican_object.settings
+    output = Path(settings["OUTPUT_PATH"])
+    written = [os.path.relpath(path, output) for path in _written]
+    removed = remove_stale_outputs(
+        Path(settings["CACHE_PATH"]) / OUTPUT_RECORD,
+        output,
+        [name for name in written if not name.startswith(os.pardir)],
+        settings.get("OUTPUT_RETENTION") or (),
+    )
+    for name in removed:
+        log.info("removed %s: this build no longer writes it", name)
+    _written.clear()
+
+
+def finish(pelican_object: Any) -> None:
+    """Once everything is written: record what the cache holds, then remove stale files."""
+    save(pelican_object)
+    remove_stale(pelican_object)
+
+
 def save(pelican_object: Any) -> None:
     global _cache
     if _cache is None:
         return
+    # Feeds the cache kept were not written again, and so not signalled: they are output too.
+    _written.update(str(_cache.output_dir / name) for name in _cache.current)
     _cache.save()
     log.info(
         "render cache: %d pages rendered, %d kept; %d fragments rendered, %d kept",
@@ -285,4 +323,6 @@ def register() -> None:
     signals.article_generator_finalized.connect(prepare_term_pages)
     signals.all_generators_finalized.connect(fix_urls)
     signals.all_generators_finalized.connect(install)
-    signals.finalized.connect(save)
+    signals.content_written.connect(note_written)
+    signals.feed_written.connect(note_written)
+    signals.finalized.connect(finish)

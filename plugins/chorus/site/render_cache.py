@@ -505,3 +505,55 @@ class PageCache:
             log.warning(
                 "cannot write %s (%s); the next build renders every page", self.manifest, error
             )
+
+
+OUTPUT_RECORD = "chorus/output-files.json"  # under Pelican's CACHE_PATH
+
+
+def remove_stale_outputs(
+    record: Path, output_dir: Path, written: Iterable[str], retention: Iterable[str] = ()
+) -> list[str]:
+    """Remove the files that the build before this one wrote into ``output_dir`` (as
+    ``record`` lists them) and this one did not (``written``, relative to ``output_dir``):
+    pages of deleted posts, removed members, unpublished issues. Files no build recorded (a
+    CNAME copied by hand) and top-level names in ``retention`` (OUTPUT_RETENTION) stay.
+    Then record ``written`` for the next build. The names of the removed files are returned.
+    """
+    output = output_dir.resolve()
+    current = sorted(set(written))
+    previous: list[str] = []
+    try:
+        document = json.loads(record.read_text(encoding="utf-8"))
+        if document["output"] == str(output):  # another directory's files are not ours
+            previous = list(document["files"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.info("ignoring the unreadable record %s (%s)", record, error)
+    kept = set(current) | set(retention)
+    removed = []
+    for name in previous:
+        path = (output / name).resolve()
+        if name in kept or PurePath(name).parts[0] in kept or output not in path.parents:
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            log.warning("cannot remove %s, which this build no longer writes (%s)", path, error)
+            continue
+        removed.append(name)
+        # Its directory too, and theirs, once empty (a clean build would not have them).
+        for directory in path.parents:
+            if directory == output:
+                break
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+    try:
+        write_atomic(record, json.dumps({"output": str(output), "files": current}, indent=0))
+    except OSError as error:
+        log.warning("cannot write %s (%s); the next build removes nothing", record, error)
+    return removed
