@@ -340,6 +340,16 @@ def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server,
     assert "community/bob/" not in result.output
 
 
+def test_two_members_numbering_their_entries_alike_keep_both_posts(site, feed_server, cli):
+    """A bare guid ("1") is unique only within its feed: it never makes another member's post
+    a duplicate."""
+    site.member("ada", feeds=[feed_server.add("/a", rss(item("ada-one", guid="1")))])
+    site.member("bob", feeds=[feed_server.add("/b", rss(item("bob-one", guid="1")))])
+    cli("fetch")
+    assert len(site.posts("ada")) == 1
+    assert len(site.posts("bob")) == 1
+
+
 def test_a_post_kept_from_an_earlier_run_stays_with_its_member(site, feed_server, cli):
     shared = item("co-written", guid="tag:blog.example,2026:co")
     site.member("bob", feeds=[feed_server.add("/b", rss(shared))])

@@ -33,6 +33,7 @@ MAX_HEAD_BYTES = 256 * 1024  # a head longer than this is not one we wrote
 _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
 _TITLE = re.compile(r"<title>(?P<title>.*?)</title>", re.DOTALL)
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
+_URI_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S")
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 # Letters that Unicode does not decompose into ASCII ones.
 _TRANSLITERATE = str.maketrans(
@@ -245,7 +246,7 @@ class CommunityStore:
             if own is not None:
                 return own, True
         for entry_id in ids:
-            same_id = self.by_id.get(entry_id)
+            same_id = self.by_id.get(entry_id) if _names_one_post_anywhere(entry_id) else None
             if same_id is not None:
                 return same_id, False
         if by_link:
@@ -416,6 +417,13 @@ def link_key(url: str) -> str:
     that publish a day's posts on one page give each its #anchor)."""
     fragment = url.partition("#")[2]
     return normalise_link(url) + (f"#{fragment}" if fragment else "")
+
+
+def _names_one_post_anywhere(entry_id: str) -> bool:
+    """Whether an id names one post across feeds: a URI (``https://…``, ``tag:…``, ``urn:…``).
+    A bare id (``42``, ``post-7``) is unique only within its own feed, so two members' feeds
+    that both number their entries never make one member's post a duplicate of the other's."""
+    return _URI_SCHEME.match(entry_id) is not None
 
 
 def _named_by_link(entry_id: str, link: str) -> bool:
