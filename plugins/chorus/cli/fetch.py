@@ -17,6 +17,7 @@ from rich.table import Column, Table
 from chorus.cli.common import Site, console, errors, pass_site, print_problems, relative
 
 if TYPE_CHECKING:
+    from chorus.common.config import Config
     from chorus.fetch.run import FetchReport, MemberReport
 
 # In a fetch report: new and updated files listed one by one up to this many; every member
@@ -87,7 +88,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     sys.exit(0 if report.ok else 1)
 
 
-def _fetch_images(config: Any, report: FetchReport) -> None:
+def _fetch_images(config: Config, report: FetchReport) -> None:
     """Keep the images of the posts this run wrote in the repository (chorus.fetch.media)."""
     from chorus.fetch.media import localise_post_images
 

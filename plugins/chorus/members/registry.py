@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from chorus.common.frontmatter import read_front_matter
+from chorus.common.frontmatter import Problem, read_front_matter
 from chorus.common.urls import LOCAL_SCHEME, local_feed_path, web_url
 
 Consent = Literal["link", "excerpt", "full"]
@@ -58,19 +58,6 @@ class Member:
         if self.exclude_tags & folded:
             return False
         return not self.include_tags or bool(self.include_tags & folded)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in a member file."""
-
-    path: Path
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}: {self.field}" if self.field else str(self.path)
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from chorus.common.files import write_atomic
-from chorus.common.frontmatter import FRONT_MATTER, load_yaml, read_front_matter
+from chorus.common.frontmatter import FRONT_MATTER, Problem, load_yaml, read_front_matter
 from chorus.newsletter.addresses import control_character
 
 Status = Literal["draft", "ready", "sent"]
@@ -105,19 +105,6 @@ class Issue:
                 if person:
                     seen.setdefault(person, None)
         return list(seen)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in an issue file."""
-
-    path: Path
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}: {self.field}" if self.field else str(self.path)
-        return f"{where}: {self.message}"
 
 
 def issue_path(directory: Path, number: int) -> Path:
