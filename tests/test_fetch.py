@@ -387,13 +387,20 @@ def test_local_feeds_only_from_the_configured_directory(site, cli, tmp_path):
     assert not any(site.community.rglob("*.html"))
 
 
-def test_invalid_registry_writes_nothing(site, feed_server, cli):
+def test_a_broken_member_file_costs_only_that_member(site, feed_server, cli):
     site.member("ada", feeds=[feed_server.add("/f", rss(item("one")))])
     site.member("bad", feeds=["ftp://nope.example/feed"], colour="blue")
+    (site.members / "bomb.md").write_text(
+        "---\nname: B\nsite: https://b.example/\nfeeds: &f [https://b.example/f]\n"
+        "links: {web: *f}\n---\n",
+        encoding="utf-8",
+    )
     result = cli("fetch", expect=1)
-    assert "nothing was fetched or written" in result.output
-    assert feed_server.requests == []
-    assert not (site.community / "fetch-state.json").exists()
+    assert "members/bad.md: colour: unknown key" in result.output
+    assert "members/bomb.md: front matter refused" in result.output
+    assert "2 member files with errors left out of this fetch" in result.output
+    assert [hit.path for hit in feed_server.requests] == ["/f"]
+    assert [path.name for path in site.posts("ada")] and not (site.community / "bad").exists()
 
 
 def test_last_modified_only_server(site, feed_server, cli):

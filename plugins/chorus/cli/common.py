@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from chorus.common.config import Config, ConfigError
 from chorus.members.registry import Registry, load_registry
@@ -66,7 +67,7 @@ def print_problems(registry: Registry) -> None:
     """Print each problem of the members registry with its file and field."""
     for problem in registry.problems:
         where = f"{relative(problem.path)}: " + (f"{problem.field}: " if problem.field else "")
-        errors.print(f"[red]error[/red] {where}{problem.message}", markup=True, soft_wrap=True)
+        errors.print(f"[red]error[/red] {escape(where + problem.message)}", soft_wrap=True)
 
 
 def relative(path: Path) -> str:

@@ -58,13 +58,14 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
 
     config = site.config
     registry = site.registry()
+    # A broken member file costs only that member: the others are fetched as usual.
     if not registry.ok:
         print_problems(registry)
+        unusable = len({problem.path for problem in registry.problems})
         errors.print(
-            "The members registry has errors, so nothing was fetched or written. "
-            "Fix them (chorus members check) and fetch again."
+            f"{unusable} member file{'s' * (unusable != 1)} with errors left out of this "
+            "fetch; fix them (chorus members check) and fetch again."
         )
-        sys.exit(1)
     unknown = sorted(set(handles) - set(registry.members))
     if unknown:
         raise click.UsageError(f"no member with handle {', '.join(unknown)}")
@@ -85,7 +86,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     _print_report(report, trusted=trusted, every_member=every_member)
     if config.fetch_images:
         _fetch_images(config, report)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if report.ok and registry.ok else 1)
 
 
 def _fetch_images(config: Config, report: FetchReport) -> None:

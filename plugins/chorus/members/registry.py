@@ -27,6 +27,9 @@ KEYS = (
     "exclude_tags",
     "joined",
 )
+# A member file is a few lines of YAML and a short bio; the cap keeps a mistaken or hostile
+# pull request (a pasted archive, a generated file) from costing the build time or memory.
+MAX_MEMBER_FILE_BYTES = 64 * 1024
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 FEDIVERSE_HANDLE = re.compile(
     r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
@@ -108,7 +111,9 @@ def read_member(
     def problem(key: str | None, message: str) -> None:
         problems.append(Problem(path, key, message))
 
-    found = read_front_matter(path, KEYS, problem, doc="docs/members.md")
+    found = read_front_matter(
+        path, KEYS, problem, doc="docs/members.md", max_bytes=MAX_MEMBER_FILE_BYTES
+    )
     if found is None:
         return None, problems
     data, body = found

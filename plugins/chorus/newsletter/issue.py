@@ -18,7 +18,13 @@ from typing import Any, Literal
 import yaml
 
 from chorus.common.files import write_atomic
-from chorus.common.frontmatter import FRONT_MATTER, Problem, load_yaml, read_front_matter
+from chorus.common.frontmatter import (
+    FRONT_MATTER,
+    Problem,
+    load_yaml,
+    read_capped_text,
+    read_front_matter,
+)
 from chorus.newsletter.addresses import control_character
 
 Status = Literal["draft", "ready", "sent"]
@@ -41,6 +47,9 @@ INTRO_STUB = (
     "TODO: write the editor's intro here, in Markdown: what happened in the community this "
     "time, and what to read first. `chorus newsletter check` fails while this line is here."
 )
+# An issue holds an intro and the generated list of its items (a few hundred at most); the
+# cap bounds what a mistaken edit can cost every build and send.
+MAX_ISSUE_FILE_BYTES = 1024 * 1024
 FILE_NAME = re.compile(r"^(?P<number>\d{4,})\.md$")
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*:")
 _MONTH_NAMES = [calendar.month_name[n].casefold() for n in range(1, 13)]
@@ -136,7 +145,9 @@ def read_issue(path: Path) -> tuple[Issue | None, list[Problem]]:
     def problem(key: str | None, message: str) -> None:
         problems.append(Problem(path, key, message))
 
-    found = read_front_matter(path, KEYS, problem, doc="README.md, The newsletter")
+    found = read_front_matter(
+        path, KEYS, problem, doc="README.md, The newsletter", max_bytes=MAX_ISSUE_FILE_BYTES
+    )
     if found is None:
         return None, problems
     data, body = found
@@ -364,7 +375,7 @@ def create_issue(path: Path, text: str) -> None:
 
 def update_issue(path: Path, changes: Mapping[str, Any]) -> None:
     """Set some front-matter keys; every other line of the file stays as it is."""
-    text = path.read_text(encoding="utf-8")
+    text = read_capped_text(path, MAX_ISSUE_FILE_BYTES)
     match = FRONT_MATTER.match(text)
     if match is None:
         raise ValueError(f"{path}: no front matter")
