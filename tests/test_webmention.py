@@ -17,8 +17,8 @@ import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -548,11 +548,8 @@ def test_send_webmention_success(receiver, answer, reason):
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (
-            Answer(400, b"target is not on this site", {"Content-Type": "text/plain"}),
-            "failed: endpoint answered 400 Bad Request: target is not on this site",
-        ),
         (Answer(500), "failed: endpoint answered 500 Internal Server Error"),
+        (Answer(429), "failed: endpoint answered 429 Too Many Requests"),
         (
             Answer(302, headers={"Location": "/elsewhere"}),
             "failed: endpoint answered 302 Found",
@@ -563,6 +560,23 @@ def test_send_webmention_failure(receiver, answer, reason):
     endpoint = receiver.add("/webmention", answer)
     result = webmention_now(endpoint, "https://target.example/post")
     assert (result.outcome, result.reason, result.failed) == ("failed", reason, True)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            Answer(400, b"target is not on this site", {"Content-Type": "text/plain"}),
+            "rejected: endpoint answered 400 Bad Request: target is not on this site",
+        ),
+        (Answer(404), "rejected: endpoint answered 404 Not Found"),
+        (Answer(410), "rejected: endpoint answered 410 Gone"),
+    ],
+)
+def test_a_4xx_answer_is_a_rejection_not_a_failure(receiver, answer, reason):
+    endpoint = receiver.add("/webmention", answer)
+    result = webmention_now(endpoint, "https://target.example/post")
+    assert (result.outcome, result.reason, result.failed) == ("rejected", reason, False)
 
 
 def test_a_307_redirect_keeps_the_post(receiver):
@@ -742,11 +756,12 @@ def test_external_links():
         ' <a href="HTTPS://LOOM.EXAMPLE:8443/own">own too</a> <a href="/relative">r</a>'
         ' <a href="mailto:x@y.example">m</a> <a href="javascript:alert(1)">j</a>'
         ' <a href="http://third.example/b#c">b</a> <a href="https://other.example/a">again</a>'
+        ' <a href="http://third.example/b#d">b again</a>'
         ' <img src="https://images.example/i.png"></p>'
     )
     assert external_links(content, "https://loom.example") == [
         "https://other.example/a",
-        "http://third.example/b#c",
+        "http://third.example/b",
     ]
 
 
@@ -755,9 +770,9 @@ def test_make_page_adds_the_original_post():
         "https://loom.example/posts/x/",
         '<a href="https://z.example/">z</a>',
         "https://loom.example",
-        original="https://ada.example/x",
+        original="https://ada.example/2026/06/26.html#a080605",
     )
-    assert made.targets == ("https://ada.example/x", "https://z.example/")
+    assert made.targets == ("https://ada.example/2026/06/26.html", "https://z.example/")
     assert len(made.hash) == 64
 
 
@@ -1034,3 +1049,86 @@ def test_a_development_build_writes_no_manifest(site):
     site.article("a.md", "Title: A\nDate: 2026-11-03\n\n[x](https://x.example/)\n")
     site.build()
     assert not (site.root / "cache" / "chorus" / "mentions.json").exists()
+
+
+# -- Rejections, fragments and retries -------------------------------------------------------
+
+
+def test_a_rejected_mention_is_not_sent_again_until_the_page_changes(
+    feed_server, receiver, tmp_path
+):
+    receiver.add("/webmention", Answer(400, b"no link to target found", {}))
+    a = target_page(feed_server, "/a", receiver.url("/webmention"))
+    log = SendLog(tmp_path / "log.json")
+    [sent] = run(plan([Page(S, (a,), "h1")], log), log, CONFIG)
+    assert sent.result.outcome == "rejected"
+    assert plan([Page(S, (a,), "h1")], SendLog.load(log.path)) == []
+    assert plan([Page(S, (a,), "h2")], SendLog.load(log.path)) == [
+        Send(S, a, "h2", True, "updated")
+    ]
+    assert len(receiver.to("/webmention")) == 1
+
+
+def test_a_target_and_its_fragments_are_one_target(feed_server, receiver, tmp_path):
+    endpoint = receiver.add("/webmention")
+    a = target_page(feed_server, "/a", endpoint)
+    content = f'<a href="{a}#first">one</a> <a href="{a}">two</a> <a href="{a}#third">three</a>'
+    made = make_page(S, content, "https://loom.example", original=f"{a}#first")
+    assert made.targets == (a,)
+    log = SendLog(tmp_path / "log.json")
+    run(plan([made], log), log, CONFIG)
+    assert [posted.form["target"] for posted in receiver.to("/webmention")] == [[a]]
+
+
+def test_a_log_written_with_fragments_reads_as_one_target(tmp_path):
+    older = LogEntry("sent", "sent: 202 Accepted", "h1", True, "2026-11-01T10:00:00+00:00")
+    newer = replace(older, time="2026-11-02T10:00:00+00:00")
+    document = {"version": 1, "mentions": {S: {f"{A}#x": asdict(newer), A: asdict(older)}}}
+    (tmp_path / "log.json").write_text(json.dumps(document))
+    log = SendLog.load(tmp_path / "log.json")
+    assert log.entries == {S: {A: newer}}
+    assert plan([Page(S, (A,), "h1")], log) == []
+
+
+def test_a_timed_out_post_is_retried_with_waits_then_given_up(feed_server, receiver, tmp_path):
+    # The receiver takes the POST and never answers in time: it may well have the mention.
+    receiver.add("/webmention", Answer(202, stall=10))
+    a = target_page(feed_server, "/a", receiver.url("/webmention"))
+    pages = [Page(S, (a,), "h1")]
+    config = replace(CONFIG, timeout=0.3)
+    clock = FIXED
+    log = SendLog(tmp_path / "log.json")
+    tried_at = []
+    for hours in range(0, 24 * 4, 1):
+        now = clock + timedelta(hours=hours)
+        log = SendLog.load(log.path) if log.path.exists() else log
+        sends = plan(pages, log, now=now)
+        if sends:
+            [sent] = run(sends, log, config, now=lambda now=now: now)
+            assert sent.result.failed
+            tried_at.append(hours)
+    # Tried at once, then after 1 hour, 6 hours and 1 day; then given up.
+    assert tried_at == [0, 1, 7, 31]
+    assert len(receiver.to("/webmention")) == 4
+    entry = SendLog.load(log.path).get(S, a)
+    assert entry.attempts == 4 and entry.given_up
+    assert "gave up after 4 tries" in entry.result
+    # A change to the page is news: it is sent again.
+    assert plan([Page(S, (a,), "h2")], SendLog.load(log.path), now=clock) == [
+        Send(S, a, "h2", True, "updated")
+    ]
+
+
+def test_the_command_reports_rejections_without_failing(site, feed_server, receiver, tmp_path):
+    receiver.add("/webmention", Answer(404))
+    a = target_page(feed_server, "/a", receiver.url("/webmention"))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {"siteurl": "https://loom.example", "pages": [{"url": S, "targets": [a], "hash": "h"}]}
+        )
+    )
+    site.write_settings(CHORUS_WEBMENTION_ALLOW_PRIVATE=True)
+    result = send_command(site, "--manifest", str(manifest), "--log", str(tmp_path / "log.json"))
+    assert result.exit_code == 0, result.output
+    assert "rejected" in result.output and "1 rejected." in result.output

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chorus.common.config import DEFAULTS, ConfigError, SendConfig
-from chorus.mentions.dispatch import LogError, SendLog, Sent, plan, run
+from chorus.mentions.dispatch import MAX_ATTEMPTS, LogError, SendLog, Sent, plan, run
 from chorus.mentions.manifest import ManifestError, load_manifest, manifest_path
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ STYLE = {
     "dry_run": ("cyan", "would send"),
     "no_endpoint": ("dim", "no endpoint"),
     "refused": ("yellow", "refused"),
+    "rejected": ("yellow", "rejected"),
     "failed": ("red", "failed"),
 }
 WHY = {
@@ -65,8 +66,9 @@ def send(site: Site, dry_run: bool, manifest_file: Path | None, log_file: Path |
 
     Works from the manifest that `chorus build --publish` writes, and from the send log in
     content/webmention-log.json (commit it): a mention is sent once, sent again when its page
-    changes or is deleted, and failures are retried on the next run. Exits 1 if any mention
-    failed.
+    changes or is deleted. A receiver's 4xx answer is final until the page changes; failures
+    (network errors, timeouts, 5xx, 429) are tried again after 1 hour, 6 hours and 1 day, then
+    given up until the page changes. Exits 1 if any mention failed.
 
     \b
     Example:
@@ -125,7 +127,7 @@ def _print_summary(results: list[Sent], dry_run: bool, log_file: Path) -> None:
         counts[sent.result.outcome] = counts.get(sent.result.outcome, 0) + 1
     parts = [
         f"{counts[outcome]} {STYLE[outcome][1]}"
-        for outcome in ("sent", "dry_run", "no_endpoint", "refused", "failed")
+        for outcome in ("sent", "dry_run", "no_endpoint", "refused", "rejected", "failed")
         if counts.get(outcome)
     ]
     console.print(", ".join(parts) + ".", soft_wrap=True)
@@ -138,7 +140,8 @@ def _print_summary(results: list[Sent], dry_run: bool, log_file: Path) -> None:
     if counts.get("failed"):
         errors.print(
             f"[red]{counts['failed']} mention(s) failed[/red]; the others were sent. "
-            "Failed ones are retried by the next `chorus mentions send`.",
+            "Failed ones are tried again after a wait (1 hour, 6 hours, 1 day), "
+            f"{MAX_ATTEMPTS} tries in all, by later runs of `chorus mentions send`.",
             soft_wrap=True,
         )
 

@@ -12,8 +12,11 @@ last sent and when. ``plan`` compares the two, as the Webmention Recommendation 
 - when a source leaves the manifest (the page was deleted), every target it still linked to is
   sent again, so receivers re-fetch it, get a 404 or 410 and drop the mention.
 
-A pair whose source is unchanged is never sent again once it succeeded, or once its target
-turned out to have no endpoint (or an address we refuse); a failure is retried on the next run.
+A pair whose source is unchanged is never sent again once it succeeded, once its target turned
+out to have no endpoint (or an address we refuse), or once the receiver refused it with a 4xx
+answer. A failure (a network error, a timeout, a 5xx or 429) is retried with growing waits, and
+given up after MAX_ATTEMPTS tries until the source changes: a POST that timed out may well have
+been delivered, and a receiver should not hear the same mention on every run.
 """
 
 from __future__ import annotations
@@ -24,20 +27,23 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from chorus.common.config import SendConfig
 from chorus.common.files import write_atomic
-from chorus.mentions.manifest import Page
+from chorus.mentions.manifest import Page, mention_target
 from chorus.mentions.webmention import Discovery, Result, open_session, probe, send
 
 log = logging.getLogger(__name__)
 LOG_VERSION = 1
 CHECKPOINT_SECONDS = 5.0  # save progress this often during a long run, should it be killed
 # Outcomes that settle a pair until its source changes.
-FINAL = frozenset({"sent", "no_endpoint", "refused"})
+FINAL = frozenset({"sent", "no_endpoint", "refused", "rejected"})
+# The waits after the first, second and third failure of a pair; the fourth failure gives up.
+RETRY_WAITS = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1))
+MAX_ATTEMPTS = len(RETRY_WAITS) + 1
 # A receiver that re-reads a source that no longer links to it may answer "no link here":
 # for an unlink notice that is the news delivered, not a failure.
 UNLINK_ACCEPTED_STATUS = frozenset({400})
@@ -57,17 +63,29 @@ class LogError(Exception):
 class LogEntry:
     """The last send for one source -> target pair."""
 
-    outcome: str  # sent | no_endpoint | failed | refused
+    outcome: str  # sent | no_endpoint | failed | refused | rejected
     result: str  # the readable reason
     hash: str | None  # the source's content hash when this was sent
     linked: bool  # whether the source linked to the target when this was sent
     time: str  # ISO 8601, UTC
     endpoint: str | None = None
     kind: str | None = None  # webmention | pingback
+    attempts: int | None = None  # failures in a row of this send (same hash, same linked)
+    retry_at: str | None = None  # ISO 8601, UTC: not tried again before then
 
     @property
     def final(self) -> bool:
         return self.outcome in FINAL
+
+    @property
+    def given_up(self) -> bool:
+        return self.outcome == "failed" and (self.attempts or 1) >= MAX_ATTEMPTS
+
+    def due(self, now: datetime) -> bool:
+        """Whether a failed send may be tried again at ``now``."""
+        if self.final or self.given_up:
+            return False
+        return self.retry_at is None or datetime.fromisoformat(self.retry_at) <= now
 
 
 class SendLog:
@@ -87,14 +105,19 @@ class SendLog:
             return cls(path)
         except (OSError, ValueError) as error:
             raise LogError(_log_advice(path, error)) from None
+        log = cls(path)
         try:
-            entries = {
-                source: {target: LogEntry(**values) for target, values in targets.items()}
-                for source, targets in document["mentions"].items()
-            }
-        except (KeyError, TypeError, AttributeError) as error:
+            for source, targets in document["mentions"].items():
+                for target, values in targets.items():
+                    entry, target = LogEntry(**values), mention_target(target)
+                    # A log written before targets dropped their #fragment may hold one pair
+                    # twice: the later send stands.
+                    earlier = log.get(source, target)
+                    if earlier is None or earlier.time <= entry.time:
+                        log.record(source, target, entry)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise LogError(_log_advice(path, error)) from None
-        return cls(path, entries)
+        return log
 
     def get(self, source: str, target: str) -> LogEntry | None:
         return self.entries.get(source, {}).get(target)
@@ -145,8 +168,9 @@ class Send:
     why: Why
 
 
-def plan(pages: Iterable[Page], log: SendLog) -> list[Send]:
+def plan(pages: Iterable[Page], log: SendLog, *, now: datetime | None = None) -> list[Send]:
     """Every mention to send now, sorted by source and target."""
+    now = now or datetime.now(UTC)
     sends = []
     current = {page.url: page for page in pages}
     for page in current.values():
@@ -158,14 +182,14 @@ def plan(pages: Iterable[Page], log: SendLog) -> list[Send]:
                     sends.append(Send(page.url, target, page.hash, True, "new"))
                 elif entry.hash != page.hash or not entry.linked:
                     sends.append(Send(page.url, target, page.hash, True, "updated"))
-                elif not entry.final:
+                elif entry.due(now):
                     sends.append(Send(page.url, target, page.hash, True, "retry"))
-            elif entry is not None and (entry.linked or not entry.final):
+            elif entry is not None and (entry.linked or entry.due(now)):
                 # Linked at the last send, or the notice of its removal has not got through yet.
                 sends.append(Send(page.url, target, page.hash, False, "removed"))
     for source in sorted(set(log.entries) - set(current)):
         for target, entry in sorted(log.entries[source].items()):
-            if entry.linked or not entry.final:
+            if entry.linked or entry.due(now):
                 sends.append(Send(source, target, None, False, "deleted"))
     return sorted(sends, key=lambda send: (send.source, send.target))
 
@@ -266,7 +290,7 @@ def _unreachable(discovery: Discovery) -> Result:
 
 def _judge_unlink(planned: Send, result: Result) -> Result:
     """An unlink notice answered "source has no link to target" has done its job."""
-    if planned.linked or not result.failed:
+    if planned.linked or result.outcome not in ("failed", "rejected"):
         return result
     if result.status in UNLINK_ACCEPTED_STATUS or result.fault in UNLINK_ACCEPTED_FAULTS:
         return replace(
@@ -282,12 +306,32 @@ def _entry(planned: Send, result: Result, log: SendLog, when: datetime) -> LogEn
     previous = log.get(planned.source, planned.target)
     digest = planned.hash if planned.hash is not None else (previous.hash if previous else None)
     endpoint = result.endpoint
+    reason, attempts, retry_at = result.reason, None, None
+    if result.failed:
+        same_send = (
+            previous is not None
+            and previous.outcome == "failed"
+            and (previous.hash, previous.linked) == (digest, planned.linked)
+        )
+        attempts = (previous.attempts or 1) + 1 if same_send and previous else 1
+        if attempts < MAX_ATTEMPTS:
+            wait = RETRY_WAITS[attempts - 1]
+            retry_at = _iso(when + wait)
+            reason += f"; try {attempts} of {MAX_ATTEMPTS}, next after {retry_at}"
+        else:
+            reason += f"; gave up after {attempts} tries (sent again when the page changes)"
     return LogEntry(
         outcome=result.outcome,
-        result=result.reason,
+        result=reason,
         hash=digest,
         linked=planned.linked,
-        time=when.astimezone(UTC).replace(microsecond=0).isoformat(),
+        time=_iso(when),
         endpoint=endpoint.url if endpoint else None,
         kind=endpoint.kind if endpoint else None,
+        attempts=attempts,
+        retry_at=retry_at,
     )
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).replace(microsecond=0).isoformat()

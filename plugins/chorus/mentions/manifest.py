@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from chorus.common.files import write_atomic
 from chorus.common.urls import web_url
@@ -58,15 +58,21 @@ def external_links(content: str, site_url: str) -> list[str]:
     for anchor in soup.find_all("a", href=True):
         url = web_url(str(anchor["href"]))  # None for relative, mailto:, javascript: and such
         if url and (urlsplit(url).hostname or "").lower() != own:
-            links.setdefault(url, None)
+            links.setdefault(mention_target(url), None)
     return list(links)
+
+
+def mention_target(url: str) -> str:
+    """The page a link mentions: ``page#section`` and ``page`` are one target, told once
+    (receivers fetch the page, and a fragment never reaches their server)."""
+    return urldefrag(url).url
 
 
 def make_page(url: str, content: str, site_url: str, original: str | None = None) -> Page:
     """The manifest entry for one page; a curated post also mentions its original post."""
     targets = dict.fromkeys(external_links(content, site_url))
     if original and (original := web_url(original)):
-        targets.setdefault(original, None)
+        targets.setdefault(mention_target(original), None)
     targets.pop(url, None)
     return Page(url=url, targets=tuple(sorted(targets)), hash=content_hash(content))
 

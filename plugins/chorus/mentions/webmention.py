@@ -50,7 +50,10 @@ FAULT_NO_LINK = 17
 FAULT_ALREADY_REGISTERED = 48
 
 Kind = Literal["webmention", "pingback"]
-Outcome = Literal["sent", "no_endpoint", "failed", "refused", "dry_run"]
+Outcome = Literal["sent", "no_endpoint", "failed", "refused", "rejected", "dry_run"]
+# A 4xx answer is the receiver's "no" (no such target, no link found, not accepted here) and
+# sending again changes nothing; these few ask to wait or retry instead.
+RETRY_STATUS = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -494,9 +497,10 @@ async def send_webmention(
                     status += f", status at {location}"
                 return Result("sent", status, where, status=response.status, location=location)
             detail = await _error_detail(response)
+            outcome = _outcome_of_status(response.status)
             return Result(
-                "failed",
-                f"failed: endpoint answered {_status(response)}{detail}",
+                outcome,
+                f"{outcome}: endpoint answered {_status(response)}{detail}",
                 where,
                 status=response.status,
             )
@@ -524,9 +528,10 @@ async def send_pingback(
             ) as (response, _final),
         ):
             if not 200 <= response.status < 300:
+                outcome = _outcome_of_status(response.status)
                 return Result(
-                    "failed",
-                    f"failed: pingback server answered {_status(response)}",
+                    outcome,
+                    f"{outcome}: pingback server answered {_status(response)}",
                     where,
                     status=response.status,
                 )
@@ -555,6 +560,10 @@ async def send_pingback(
         return Result("failed", "failed: not an XML-RPC reply", where, status=status)
     note = f" ({_short(str(message))})" if message else ""
     return Result("sent", f"sent: pingback accepted{note}", where, status=status)
+
+
+def _outcome_of_status(status: int) -> Literal["failed", "rejected"]:
+    return "rejected" if 400 <= status < 500 and status not in RETRY_STATUS else "failed"
 
 
 async def send(
