@@ -118,3 +118,21 @@ def test_rss_guids_that_are_not_links_say_so(published):
     guids = root.findall("channel/item/guid")
     assert guids and all(g.text.startswith("tag:") for g in guids)
     assert {g.get("isPermaLink") for g in guids} == {"false"}
+
+
+def test_the_feed_of_issues_keeps_the_validators_rules(community, cli):
+    from bs4 import BeautifulSoup
+
+    from newsletter_helpers import make_issue, publish
+
+    publish(community)
+    make_issue(community, cli)
+    community.build()
+    path = community.output / "newsletter" / "feed.atom.xml"
+    root = etree.parse(str(path), etree.XMLParser(recover=False)).getroot()
+    assert atom_problems(root) == []
+    [entry] = root.findall(f"{ATOM}entry")
+    # Newsletter services send the entry's content as it is: every URL in it absolute.
+    content = BeautifulSoup(entry.findtext(f"{ATOM}content"), "html.parser")
+    urls = [tag.get("href") or tag.get("src") for tag in content.find_all(["a", "img"])]
+    assert urls and all(absolute(url) for url in urls), urls
