@@ -1,55 +1,34 @@
-"""Pelican plugin: a search index of every published post (``CHORUS_SEARCH_INDEX``), read by the
-theme's search page on any static host."""
+"""Pelican plugin: once the site is written, Pagefind indexes its pages for the theme's search page
+(``CHORUS_SEARCH_BUNDLE``, the folder of the index in the output; ``chorus.site.search``)."""
 
 from __future__ import annotations
 
-import html
+import logging
+import re
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
 from pelican import signals
-from pelican.generators import Generator
 
 from chorus.common.config import apply_defaults
-from chorus.common.sanitize import plain_text
-from chorus.site.search import SearchEntry, search_index
+from chorus.site.search import SearchIndexError, index_site
 
-SUMMARY_CHARS = 240
-
-
-class SearchIndexGenerator(Generator):
-    """Writes the index after every article is known."""
-
-    def generate_context(self) -> None:
-        pass
-
-    def generate_output(self, writer: Any) -> None:
-        path = self.settings["CHORUS_SEARCH_INDEX"]
-        if not path:
-            return
-        members = self.context.get("chorus_members") or {}
-        entries = []
-        for article in self.context.get("articles", []):
-            member = members.get(getattr(article, "member", None))
-            author = member.name if member else ", ".join(map(str, article.authors))
-            entries.append(
-                SearchEntry(
-                    t=html.unescape(Markup(article.title).striptags()),
-                    u=article.url,
-                    a=author,
-                    d=article.date.strftime("%Y-%m-%d"),
-                    s=plain_text(getattr(article, "summary", "") or "")[:SUMMARY_CHARS],
-                    g=[str(tag) for tag in getattr(article, "tags", [])],
-                )
-            )
-        target = Path(self.output_path, path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(search_index(entries), encoding="utf-8")
+log = logging.getLogger(__name__)
 
 
-def get_generators(pelican_object: Any) -> type[Generator]:
-    return SearchIndexGenerator
+def index_output(pelican_object: Any) -> None:
+    """After every page is written (``finalized``): the search index of the output."""
+    bundle = pelican_object.settings["CHORUS_SEARCH_BUNDLE"]
+    if not bundle:
+        return
+    try:
+        summary = index_site(Path(pelican_object.output_path), bundle)
+    except SearchIndexError as error:
+        # The site itself is built; the search page says its index could not be loaded.
+        log.error("search: %s", error)
+        return
+    pages = re.search(r"Indexed (\d+) pages?", summary)
+    log.info("search: Pagefind indexed %s pages into %s/", pages[1] if pages else "the", bundle)
 
 
 def check_settings(pelican_object: Any) -> None:
@@ -58,4 +37,4 @@ def check_settings(pelican_object: Any) -> None:
 
 def register() -> None:
     signals.initialized.connect(check_settings)
-    signals.get_generators.connect(get_generators)
+    signals.finalized.connect(index_output)

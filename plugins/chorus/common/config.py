@@ -58,7 +58,14 @@ DEFAULTS: dict[str, Any] = {
     # "link": images on members' sites become links, so pages make no third-party request;
     # "keep": show them (readers' browsers then fetch them from the members' sites).
     "CHORUS_REMOTE_IMAGES": "link",
-    "CHORUS_SEARCH_INDEX": "search.json",
+    # The folder Pagefind writes the search index into, in the output (None: no search).
+    "CHORUS_SEARCH_BUNDLE": "pagefind",
+    # The site's logo (shown in the header) and favicon: files under content/, in STATIC_PATHS.
+    "CHORUS_LOGO": None,
+    "CHORUS_FAVICON": None,  # None: the theme's Chorus icon
+    # Written once the site is: the sitemap of every page a reader should find, and robots.txt.
+    "CHORUS_SITEMAP": "sitemap.xml",
+    "CHORUS_ROBOTS_TXT": "robots.txt",
     "CHORUS_HEALTH_URL": "members/health/",
     "CHORUS_HEALTH_SAVE_AS": "members/health/index.html",
     # The newsletter (chorus.newsletter, the chorus_newsletter plugin; `chorus newsletter`).
@@ -149,6 +156,24 @@ class Config:
         images = str(value["CHORUS_IMAGES_DIR"]).strip("/")
         if not images or ".." in Path(images).parts:
             raise ConfigError(f"CHORUS_IMAGES_DIR must be a folder under content/, not {images!r}")
+        bundle = value["CHORUS_SEARCH_BUNDLE"]
+        if bundle is not None and (
+            not isinstance(bundle, str)
+            or not bundle.strip("/")
+            or ".." in Path(bundle).parts
+            or Path(bundle).is_absolute()
+        ):
+            raise ConfigError(
+                f"CHORUS_SEARCH_BUNDLE must be a folder name in the output (or None), not {bundle!r}"
+            )
+        for name in ("CHORUS_LOGO", "CHORUS_FAVICON"):
+            path = value[name]
+            if path is not None and (
+                not isinstance(path, str) or ".." in Path(path).parts or "://" in path
+            ):
+                raise ConfigError(
+                    f"{name} must be a file's path under content/ (or None), not {path!r}"
+                )
         site_name = str(settings.get("SITENAME") or "A Chorus site")
         site_url = str(settings.get("SITEURL") or "")
         user_agent = value["CHORUS_USER_AGENT"] or (

@@ -1,25 +1,53 @@
-"""The static search index: every post's words, in one small JSON file read by the browser."""
+"""Full-text search with Pagefind: the built pages indexed into a static bundle the browser reads.
+
+Pagefind (a Rust binary, shipped on PyPI as ``pagefind[bin]``) reads the HTML the build wrote,
+so it indexes exactly what a reader sees: the part of each page marked ``data-pagefind-body``
+(a post's title, credit and text, never the navigation), with the filters marked
+``data-pagefind-filter``. Its bundle is served from the site itself: no request to another host.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import shutil
+import subprocess
+from pathlib import Path
 
 
-@dataclass(frozen=True)
-class SearchEntry:
-    """One post as the search page shows and matches it. Short keys keep the file small."""
-
-    t: str  # title, plain text
-    u: str  # URL relative to the site root
-    a: str  # author (member) name
-    d: str  # date, YYYY-MM-DD
-    s: str  # summary, plain text
-    g: list[str]  # tags
+class SearchIndexError(Exception):
+    """Pagefind could not index the site; the message says why."""
 
 
-def search_index(entries: list[SearchEntry]) -> str:
-    """The index as compact JSON, newest first as given."""
-    # vars(), not asdict(): the entries are flat, and asdict's deep copy costs a second per
-    # 10,000 posts.
-    return json.dumps([vars(entry) for entry in entries], ensure_ascii=False, separators=(",", ":"))
+def pagefind_executable() -> Path:
+    """The Pagefind binary that ``pagefind[bin]`` installed."""
+    try:
+        from pagefind_bin import get_executable
+    except ImportError:
+        raise SearchIndexError(
+            "the search needs Pagefind: pip install 'pagefind[bin]' (or set CHORUS_SEARCH_BUNDLE "
+            "= None to build without search)"
+        ) from None
+    try:
+        return get_executable()
+    except FileNotFoundError as error:
+        raise SearchIndexError(f"the Pagefind binary is missing: {error}") from None
+
+
+def index_site(output_dir: Path, bundle: str) -> str:
+    """Index every page under ``output_dir`` into ``output_dir/bundle``; Pagefind's summary."""
+    target = output_dir / bundle
+    # Pagefind adds to a bundle folder: a post gone since the last build would stay findable.
+    shutil.rmtree(target, ignore_errors=True)
+    command = [
+        str(pagefind_executable()),
+        "--site",
+        str(output_dir),
+        "--output-subdir",
+        bundle,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise SearchIndexError(
+            f"Pagefind could not index {output_dir}: {' / '.join(detail[-3:]) or 'no message'}"
+        )
+    return result.stdout
