@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from chorus.cli.main import main
 from sites import REPO, write_site_settings
 
-
 PAGEFIND_UNSTABLE = re.compile(
     r"pagefind/(filter/[\w.]+\.pf_filter|pagefind\.[\w.]+\.pf_meta|pagefind-entry\.json)"
 )

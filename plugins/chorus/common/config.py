@@ -164,7 +164,8 @@ class Config:
             or Path(bundle).is_absolute()
         ):
             raise ConfigError(
-                f"CHORUS_SEARCH_BUNDLE must be a folder name in the output (or None), not {bundle!r}"
+                "CHORUS_SEARCH_BUNDLE must be a folder name in the output (or None), "
+                f"not {bundle!r}"
             )
         for name in ("CHORUS_LOGO", "CHORUS_FAVICON"):
             path = value[name]
