@@ -96,6 +96,7 @@ PAGES = {
     "archives": "archives.html",
     "page": "about/",
     "search": "search/",
+    "search-results": "search/?q=heddle&member=Mira+Okonkwo",
     "not-found": "404.html",
 }
 

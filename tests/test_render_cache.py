@@ -24,8 +24,12 @@ PLUGINS = runpy.run_path(str(REPO / "pelicanconf.py"))["PLUGINS"]
 
 
 def tree(root: Path) -> dict[str, bytes]:
+    """The pages and feeds the build wrote. Not Pagefind's search index: it is made afresh from
+    them after every build, and names its filter files differently every run."""
     return {
-        str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and path.relative_to(root).parts[0] != "pagefind"
     }
 
 
