@@ -159,5 +159,5 @@ def test_theme_favicon_by_default_and_the_sites_logo_when_set(site):
 )
 def test_bad_paths_are_refused_with_the_settings_name(site, name, value):
     site.write_settings(**{name: value})
-    with pytest.raises(ConfigError, match=name):
+    with pytest.raises(ConfigError, match=f"{name} must be"):
         site.build()
