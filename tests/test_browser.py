@@ -215,6 +215,12 @@ def test_search_filters_by_member(demo, browser):
             ".every(e => e.textContent.includes('Rosa Lindqvist'))"
         )
         assert visit.page.locator("#search-results li").count() >= 1
+        visit.page.select_option("#search-member", "")
+        visit.page.fill("#search-query", "tomas")  # accents folded: Tomás
+        visit.page.wait_for_function(
+            "[...document.querySelectorAll('#search-results .entry-row-meta')]"
+            ".some(e => e.textContent.includes('Tomás Ferreira'))"
+        )
         assert visit.errors == [] and visit.outside == []
     finally:
         visit.close()
