@@ -10,7 +10,8 @@ now, max_entries    keyword arguments (default ``now``: 2030-01-01T00:00:00+00:0
 error               ``parse_feed`` raises FeedError whose message contains this (and
                     nothing else is checked)
 xfail               a known bug: the reason; the test must fail (strict) until the bug is fixed
-entries, skipped    counts
+entries, skipped    counts (skipped: the entries that give no post, whatever the reason)
+left_out            the notes the reports give about those entries (LeftOut.notes), in order
 feed_title, site    ParsedFeed fields
 warning             null: no warning; a string: the warning contains it
 ids, titles, links, authors, tags, contents, summaries
@@ -130,6 +131,7 @@ def test_feed_corpus(path: Path, expect: dict[str, Any]) -> None:
     actual: dict[str, Any] = {
         "entries": len(entries),
         "skipped": feed.skipped,
+        "left_out": list(feed.left_out.notes()),
         "feed_title": feed.title,
         "site": feed.site,
         "ids": [e.id for e in entries],
