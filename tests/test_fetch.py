@@ -685,3 +685,22 @@ def test_characters_xml_forbids_never_reach_a_post_file(site, feed_server, cli):
     assert page.find("h1").get_text(strip=True) == "Esc[31m red"
     for feed in site.output.glob("feeds/*.xml"):
         ElementTree.parse(feed)  # every feed the site writes is XML a reader can parse
+
+
+def test_a_post_from_before_content_ids_is_updated_not_doubled(site, feed_server, cli):
+    # Earlier versions gave entries without id or link the feed's URL as their id, and kept
+    # only the first of them: that post is the first entry's, and stays its file.
+    url = feed_server.add("/news.atom", SPONSORS, headers={"Content-Type": "application/atom+xml"})
+    site.member("nina", feeds=[url], trusted=True)
+    cli("fetch")
+    acme = [post for post in site.posts("nina") if "Acme" in post.read_text()]
+    (first,) = [post for post in acme if meta(post)["date"].startswith("2026-11-02")]
+    for post in site.posts("nina"):
+        if post != first:
+            post.unlink()
+    old_id = meta(first)["chorus_id"]
+    first.write_text(first.read_text().replace(old_id, url))
+    (site.community / "fetch-state.json").unlink()
+    result = cli("fetch").output
+    assert re.search(r"nina\s+│\s+2\s+│\s+1\s+│\s+0\s+│\s+0\s+│", result), result
+    assert meta(first)["chorus_id"] == old_id and len(site.posts("nina")) == 3

@@ -351,3 +351,16 @@ def test_entries_are_frozen() -> None:
     (entry, _) = parse_feed(RSS.encode(), DEFAULT_URL, {}).entries
     with pytest.raises(AttributeError):
         entry.title = "changed"  # type: ignore[misc]
+
+
+def test_entries_without_id_or_link_are_named_by_what_they_say() -> None:
+    path = FEEDS / "atom10-sponsors-without-ids-or-links.xml"
+    expect = load_expectations(path)
+    ids = [entry.id for entry in parse_fixture(path, expect).entries]
+    assert len(set(ids)) == 3
+    # Bare (no URI scheme): such an id names a post within its own feed, never another's.
+    assert all(re.fullmatch(r"chorus-entry-[0-9a-f]{32}", entry_id) for entry_id in ids)
+    assert [entry.id for entry in parse_fixture(path, expect).entries] == ids  # stable
+    edited = path.read_bytes().replace(b"Sponsor: Globex", b"Sponsor: Globez")
+    again = parse_feed(edited, expect["url"], {"Content-Type": "application/atom+xml"})
+    assert [entry.id for entry in again.entries][:2] == ids[:2] and again.entries[2].id != ids[2]
