@@ -469,7 +469,7 @@ def _entry(
     former_ids: tuple[str, ...] = (),
 ) -> Entry:
     """Build the normalised entry: every field is plain, bounded and safe from here on."""
-    entry_id = _str(raw_id).strip()[:MAX_ID_LENGTH]
+    entry_id = xml_safe(_str(raw_id)).strip()[:MAX_ID_LENGTH]
     if not entry_id:
         entry_id = link  # no id: the link is what names the post
     clean_tags: list[str] = []
