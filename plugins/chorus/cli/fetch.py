@@ -157,15 +157,16 @@ def _print_report(
             _count(len(member.new), "green"),
             _count(len(member.updated), "yellow"),
             str(member.unchanged),
-            str(member.filtered + member.duplicates),
+            str(member.left_out + member.filtered + member.duplicates),
             str(member.not_modified),
             _count(failed, "red"),
         )
     if listed_members:
         console.print(table)
         console.print(
-            "[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
-            "posted by someone; not modified/failed: feeds[/dim]",
+            "[dim]new/updated/unchanged: posts; skipped: entries left out of their feed "
+            "(listed below), filtered out by tags or already posted by someone; not "
+            "modified/failed: feeds[/dim]",
             soft_wrap=True,
         )
     quiet = len(report.members) - len(listed_members)
@@ -202,6 +203,11 @@ def _print_report(
             if feed.warning:
                 console.print(
                     f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}",
+                    soft_wrap=True,
+                )
+            for note in feed.left_out.notes():
+                console.print(
+                    f"  [yellow]skipped[/yellow] {member.handle}: {feed.url}: {note}",
                     soft_wrap=True,
                 )
     drafts = sum(len(m.new) for m in report.members if m.handle not in trusted)

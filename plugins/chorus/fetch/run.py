@@ -20,7 +20,7 @@ from pathlib import Path
 from chorus.common.config import Config
 from chorus.common.files import flush_all
 from chorus.common.urls import LOCAL_SCHEME
-from chorus.fetch.entries import Entry, FeedError, ParsedFeed
+from chorus.fetch.entries import Entry, FeedError, LeftOut, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.parse import parse_compressed_feed
 from chorus.fetch.state import FeedState, Validators, load_state, save_state
@@ -43,6 +43,7 @@ class FeedReport:
     error: str | None = None
     warning: str | None = None
     moved_to: str | None = None
+    left_out: LeftOut = field(default_factory=LeftOut)  # of the feed as read this run
 
 
 @dataclass
@@ -60,6 +61,11 @@ class MemberReport:
     @property
     def failed(self) -> list[FeedReport]:
         return [feed for feed in self.feeds if feed.outcome == "failed"]
+
+    @property
+    def left_out(self) -> int:
+        """Entries of this member's feeds that give no post (no link, over the cap, twice)."""
+        return sum(feed.left_out.total for feed in self.feeds)
 
     @property
     def not_modified(self) -> int:
@@ -190,6 +196,7 @@ def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> 
     report.error = response.error
     report.moved_to = response.moved_to
     report.warning = feed.warning if feed else None
+    report.left_out = feed.left_out if feed else LeftOut()
     if response.outcome == "failed":
         log.info("%s: %s", response.url, response.error)
 

@@ -278,6 +278,8 @@ class CommunityStore:
             outcome = "new"
         write_atomic(path, self.render(post, status=status, date=date, slug=path.stem))
         stored = StoredPost(path, post.handle, post.entry_id, post.link, post.hash, status, date)
+        if existing is not None:
+            self._forget(existing)  # its id may have changed: the old one names no post now
         self._remember(stored)
         self._record_in_index(stored)
         return outcome, stored
@@ -397,6 +399,15 @@ class CommunityStore:
             if not path.exists():
                 break
         return path
+
+    def _forget(self, post: StoredPost) -> None:
+        """Drop what the indexes hold of ``post`` (about to be remembered in a new form)."""
+        if self.by_entry.get((post.handle, post.id)) == post:
+            del self.by_entry[(post.handle, post.id)]
+        if self.by_id.get(post.id) == post:
+            del self.by_id[post.id]
+        if self.by_link.get(link_key(post.link)) == post:
+            del self.by_link[link_key(post.link)]
 
     def _remember(self, post: StoredPost) -> None:
         self.by_entry[(post.handle, post.id)] = post
