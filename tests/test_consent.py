@@ -1,0 +1,119 @@
+"""Consent is the member file's, always: a narrower consent holds at the next build everywhere the
+site shows a post, the next fetch rewrites the post files to match, and a wider one is fetched
+again even from a feed that has not changed."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsletter_helpers import make_issue, publish
+
+# Inside the excerpt (the first CHORUS_EXCERPT_CHARS characters) and far past it.
+OPENING = "Ada threads the heddles before dawn"
+SECRET = "The warp remembers every hand that ever threaded it"
+FILLER = " ".join(["Tension matters more than speed on a floor loom."] * 12)
+EXCERPT_CHARS = 400
+
+ITEM = """<item><title>Warp notes {n}</title><link>https://ada.example/posts/warp-{n}/</link>
+<guid>https://ada.example/posts/warp-{n}/</guid>
+<pubDate>Mon, 0{n} Nov 2026 10:00:00 GMT</pubDate>
+<category>looms</category>
+<description>&lt;p&gt;{opening}, number {n}.&lt;/p&gt;&lt;p&gt;{filler}&lt;/p&gt;
+&lt;p&gt;{secret}, number {n}.&lt;/p&gt;</description>
+</item>"""
+
+
+def feed(entries: int = 2) -> str:
+    items = "".join(
+        ITEM.format(n=n, opening=OPENING, filler=FILLER, secret=SECRET)
+        for n in range(2, 2 + entries)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        "<title>Ada's notebook</title><link>https://ada.example/</link>"
+        f"{items}</channel></rss>"
+    )
+
+
+def output_files_holding(root: Path, text: str) -> list[str]:
+    """Every file under ``root`` whose bytes hold ``text`` (HTML, XML, JSON, anything)."""
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and text.encode() in path.read_bytes()
+    )
+
+
+def email_text(directory: Path) -> str:
+    """The issue's .eml decoded part by part, and the .html and .txt copies, as one text."""
+    message = email.message_from_bytes(
+        (directory / "issue-0001.eml").read_bytes(), policy=email.policy.default
+    )
+    parts = [part.get_content() for part in message.walk() if not part.is_multipart()]
+    copies = [(directory / f"issue-0001{suffix}").read_text() for suffix in (".html", ".txt")]
+    return "\n".join([*parts, *copies])
+
+
+@pytest.fixture
+def ada_in_full(site, cli):
+    """Ada at ``consent: full`` with two fetched posts, an issue of the newsletter ready but
+    not sent, and every kind of feed the site can write."""
+    site.member("ada", name="Ada Lovelace", feeds=[site.local_feed("ada.xml", feed())],
+                consent="full", trusted=True)  # fmt: skip
+    publish(
+        site,
+        CHORUS_MEMBER_FEED_RSS="members/{handle}/feed.rss.xml",
+        TAG_FEED_RSS="feeds/tag/{slug}.rss.xml",
+        CATEGORY_FEED_RSS="feeds/category/{slug}.rss.xml",
+    )
+    cli("fetch")
+    make_issue(site, cli, status="ready")
+    site.build()
+    assert output_files_holding(site.output, SECRET), "the full text is on the site at first"
+    return site
+
+
+def set_consent(site, consent: str) -> None:
+    site.member("ada", name="Ada Lovelace", feeds=["local:ada.xml"], consent=consent,
+                trusted=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("clean", [False, True], ids=["incremental", "clean"])
+@pytest.mark.parametrize("consent", ["link", "excerpt"])
+def test_a_narrower_consent_holds_everywhere_at_the_next_build(
+    ada_in_full, cli, tmp_path, consent, clean
+):
+    site = ada_in_full
+    set_consent(site, consent)
+    if clean:
+        shutil.rmtree(site.output)
+        shutil.rmtree(site.root / "cache", ignore_errors=True)
+    site.build()  # no fetch: the post files still hold the full text
+    assert SECRET in site.posts("ada")[0].read_text()
+
+    assert output_files_holding(site.output, SECRET) == []
+    if consent == "link":
+        assert output_files_holding(site.output, OPENING) == []
+    cli("newsletter", "email", "-o", str(tmp_path / "mail"))
+    mail = email_text(tmp_path / "mail")
+    assert SECRET not in mail
+    assert (OPENING in mail) == (consent == "excerpt")
+
+    for path in site.posts("ada"):
+        page = site.page(f"posts/2026/{path.stem}/")
+        shown = page.find(class_="post-content").get_text(" ", strip=True)
+        if consent == "link":
+            assert shown == ""
+        else:
+            assert shown.startswith(OPENING)
+            assert len(shown) <= EXCERPT_CHARS
+        # A copy that is not in full is canonical to its own page, and bookmarks the original.
+        canonical = page.find("link", rel="canonical")["href"]
+        assert canonical == f"https://loom.example/posts/2026/{path.stem}/"
+        assert page.find(class_="u-bookmark-of") is not None
+        assert page.find(class_="u-repost-of") is None
