@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import shutil
 from pathlib import Path
 
@@ -117,3 +118,89 @@ def test_a_narrower_consent_holds_everywhere_at_the_next_build(
         assert canonical == f"https://loom.example/posts/2026/{path.stem}/"
         assert page.find(class_="u-bookmark-of") is not None
         assert page.find(class_="u-repost-of") is None
+
+
+# The next fetch ------------------------------------------------------------------------------
+
+
+def post_texts(site) -> list[str]:
+    return [path.read_text(encoding="utf-8") for path in site.posts("ada")]
+
+
+def fetch_member(site, cli, url: str, consent: str) -> str:
+    site.member("ada", name="Ada Lovelace", feeds=[url], consent=consent, trusted=True)
+    return cli("fetch").output
+
+
+@pytest.mark.parametrize("consent", ["link", "excerpt"])
+def test_the_next_fetch_narrows_post_files_the_feed_no_longer_brings(
+    site, cli, feed_server, consent
+):
+    url = feed_server.add("/feed.xml", feed(), etag='"v1"')
+    fetch_member(site, cli, url, "full")
+    assert all(SECRET in text for text in post_texts(site))
+
+    report = fetch_member(site, cli, url, consent)  # the feed answers 304
+    assert feed_server.hits("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'
+    assert "narrowed" in report and "2 post files" in report
+    for text in post_texts(site):
+        assert SECRET not in text
+        assert f'<meta name="chorus_consent" content="{consent}">' in text
+        body = text.partition("<body>\n")[2].rpartition("\n</body>")[0]
+        if consent == "link":
+            assert body == ""
+        else:
+            assert body.startswith(f"<p>{OPENING}") and len(body) <= EXCERPT_CHARS + 7
+
+    # Rewritten once: the next run has nothing to do.
+    assert "narrowed" not in fetch_member(site, cli, url, consent)
+
+
+def test_a_post_the_feed_dropped_is_narrowed_too(site, cli, feed_server):
+    url = feed_server.add("/feed.xml", feed(entries=2))
+    fetch_member(site, cli, url, "full")
+    feed_server.add("/feed.xml", feed(entries=1))  # the post of 3 November has left the feed
+    fetch_member(site, cli, url, "link")
+    assert [SECRET in text or OPENING in text for text in post_texts(site)] == [False, False]
+
+
+def test_a_state_without_a_consent_record_still_narrows(site, cli, feed_server):
+    url = feed_server.add("/feed.xml", feed(), etag='"v1"')
+    fetch_member(site, cli, url, "full")
+    state_file = site.community / "fetch-state.json"
+    state = json.loads(state_file.read_text())
+    assert state["consent"] == {"ada": "full"}
+    del state["consent"]  # as a state file of an earlier Chorus has it
+    state_file.write_text(json.dumps(state))
+    fetch_member(site, cli, url, "link")
+    assert not any(OPENING in text for text in post_texts(site))
+
+
+def test_a_wider_consent_rereads_an_unchanged_feed(site, cli, feed_server):
+    url = feed_server.add("/feed.xml", feed(), etag='"v1"')
+    fetch_member(site, cli, url, "link")
+    assert not any(OPENING in text for text in post_texts(site))
+
+    report = fetch_member(site, cli, url, "full")
+    # Asked without its validators, so the unchanged feed answers in full, and is parsed
+    # although its bytes are those of last time.
+    assert "if-none-match" not in feed_server.hits("/feed.xml")[-1].headers
+    assert "read again in full" in report
+    texts = post_texts(site)
+    assert len(texts) == 2 and all(SECRET in text for text in texts)
+    assert all('<meta name="chorus_consent" content="full">' in text for text in texts)
+
+    # Once read again, the feed is asked for changes only, as before.
+    fetch_member(site, cli, url, "full")
+    assert feed_server.hits("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'
+
+
+def test_a_wider_consent_is_tried_again_after_a_failed_fetch(site, cli, feed_server):
+    url = feed_server.add("/feed.xml", feed(), etag='"v1"')
+    fetch_member(site, cli, url, "link")
+    feed_server.add("/feed.xml", "down for maintenance", status=500)
+    site.member("ada", name="Ada Lovelace", feeds=[url], consent="full", trusted=True)
+    cli("fetch", expect=1)
+    feed_server.add("/feed.xml", feed(), etag='"v1"')
+    fetch_member(site, cli, url, "full")
+    assert all(SECRET in text for text in post_texts(site))
