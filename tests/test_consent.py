@@ -204,3 +204,45 @@ def test_a_wider_consent_is_tried_again_after_a_failed_fetch(site, cli, feed_ser
     feed_server.add("/feed.xml", feed(), etag='"v1"')
     fetch_member(site, cli, url, "full")
     assert all(SECRET in text for text in post_texts(site))
+
+
+# Visible to members ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handle", "words"),
+    [
+        ("ada", "Consent: full. Ada Lovelace lets this site show each of their posts in full"),
+        ("bob", "Consent: excerpt. Bob Weaver lets this site show a short excerpt"),
+        ("cy", "Consent: link. Cy Draft lets this site show only the title, the date and a link"),
+    ],
+)
+def test_each_member_page_says_what_consent_is_in_effect(community, handle, words):
+    section = community.page(f"members/{handle}/").find(id="consent")
+    assert words in section.get_text(" ", strip=True)
+    assert f"content/members/{handle}.md" in section.get_text()
+    how = section.find("a", string="how to change it")["href"]
+    assert how.endswith("members/#change-consent")
+    community_page = community.page("members/")
+    assert community_page.find(id="change-consent") is not None
+
+
+def test_member_pages_follow_the_member_file_and_link_to_it(community):
+    community.write_settings(
+        CHORUS_MEMBER_FILE_URL="https://git.example/loom/edit/main/content/members/{file}"
+    )
+    path = community.members / "bob.md"
+    path.write_text(path.read_text().replace("consent: excerpt", "consent: link"))
+    community.build()
+    section = community.page("members/bob/").find(id="consent")
+    assert "Consent: link." in section.get_text()
+    edit = section.find("a", string="edit the member file")["href"]
+    assert edit == "https://git.example/loom/edit/main/content/members/bob.md"
+
+
+def test_the_community_page_explains_joining_consent_and_leaving(community):
+    text = community.page("members/").find(id="membership").parent.get_text(" ", strip=True)
+    for heading in ("Joining", "Changing your consent", "Leaving"):
+        assert heading in text
+    assert "chorus members remove" in text
+    assert "a narrower consent applies from the next build to every post" in text

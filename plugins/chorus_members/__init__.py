@@ -45,6 +45,7 @@ class MembersGenerator(Generator):
                 "save_as": settings["CHORUS_MEMBER_SAVE_AS"],
                 "atom_feed": settings["CHORUS_MEMBER_FEED_ATOM"],
                 "rss_feed": settings["CHORUS_MEMBER_FEED_RSS"],
+                "file_url": settings["CHORUS_MEMBER_FILE_URL"],
             },
             settings["CHORUS_REMOTE_IMAGES"],
         )
