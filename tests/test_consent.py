@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from newsletter_helpers import make_issue, publish
+from sites import write_site_settings
 
 # Inside the excerpt (the first CHORUS_EXCERPT_CHARS characters) and far past it.
 OPENING = "Ada threads the heddles before dawn"
@@ -71,11 +72,14 @@ def ada_in_full(site, cli):
         CHORUS_MEMBER_FEED_RSS="members/{handle}/feed.rss.xml",
         TAG_FEED_RSS="feeds/tag/{slug}.rss.xml",
         CATEGORY_FEED_RSS="feeds/category/{slug}.rss.xml",
+        CHORUS_NOINDEX_FULL_COPIES=True,
     )
     cli("fetch")
     make_issue(site, cli, status="ready")
     site.build()
     assert output_files_holding(site.output, SECRET), "the full text is on the site at first"
+    page = site.page(f"posts/2026/{site.posts('ada')[0].stem}/")
+    assert page.find("meta", attrs={"name": "robots"})["content"] == "noindex, follow"
     return site
 
 
@@ -84,14 +88,20 @@ def set_consent(site, consent: str) -> None:
                 trusted=True)  # fmt: skip
 
 
-@pytest.mark.parametrize("clean", [False, True], ids=["incremental", "clean"])
+@pytest.mark.parametrize("build", ["incremental", "clean", "content-cache"])
 @pytest.mark.parametrize("consent", ["link", "excerpt"])
 def test_a_narrower_consent_holds_everywhere_at_the_next_build(
-    ada_in_full, cli, tmp_path, consent, clean
+    ada_in_full, cli, tmp_path, consent, build
 ):
     site = ada_in_full
+    if build == "content-cache":
+        # Pelican's cache of read posts must not keep a post narrowed (see below).
+        write_site_settings(
+            site.root, **{**site.overrides, "CACHE_CONTENT": True, "LOAD_CONTENT_CACHE": True}
+        )
+        site.build()
     set_consent(site, consent)
-    if clean:
+    if build == "clean":
         shutil.rmtree(site.output)
         shutil.rmtree(site.root / "cache", ignore_errors=True)
     site.build()  # no fetch: the post files still hold the full text
@@ -118,6 +128,12 @@ def test_a_narrower_consent_holds_everywhere_at_the_next_build(
         assert canonical == f"https://loom.example/posts/2026/{path.stem}/"
         assert page.find(class_="u-bookmark-of") is not None
         assert page.find(class_="u-repost-of") is None
+        assert page.find("meta", attrs={"name": "robots"}) is None  # noindex is for full copies
+
+    # And back: the post files still hold the full text, which a wider consent shows again.
+    set_consent(site, "full")
+    site.build()
+    assert output_files_holding(site.output, SECRET)
 
 
 # The next fetch ------------------------------------------------------------------------------
