@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from chorus.members.consent import effective_consent, kept_body
 from newsletter_helpers import make_issue, publish
 from sites import write_site_settings
 
@@ -40,6 +41,30 @@ def feed(entries: int = 2) -> str:
         "<title>Ada's notebook</title><link>https://ada.example/</link>"
         f"{items}</channel></rss>"
     )
+
+
+@pytest.mark.parametrize(
+    ("current", "written", "effective"),
+    [
+        ("link", "full", "link"),
+        ("excerpt", "full", "excerpt"),
+        ("full", "excerpt", "excerpt"),  # the file has no more than an excerpt to show
+        ("full", "link", "link"),
+        ("excerpt", None, "excerpt"),  # a file that does not say: the member's
+        ("link", "nonsense", "link"),
+        (None, "full", "full"),  # no member file: as the post file has it
+    ],
+)
+def test_the_member_file_decides_and_the_post_file_only_narrows(current, written, effective):
+    assert effective_consent(current, written) == effective
+
+
+def test_what_each_consent_keeps():
+    body = f"<p>{OPENING}.</p><p>{FILLER}</p><p>{SECRET}.</p>"
+    assert kept_body(body, "full", EXCERPT_CHARS) == body
+    excerpt = kept_body(body, "excerpt", EXCERPT_CHARS)
+    assert excerpt.startswith(f"<p>{OPENING}") and SECRET not in excerpt
+    assert kept_body(body, "link", EXCERPT_CHARS) == ""
 
 
 def output_files_holding(root: Path, text: str) -> list[str]:
