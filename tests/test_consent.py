@@ -287,3 +287,12 @@ def test_the_community_page_explains_joining_consent_and_leaving(community):
         assert heading in text
     assert "chorus members remove" in text
     assert "a narrower consent applies from the next build to every post" in text
+
+
+def test_narrowed_then_widened_again_the_posts_come_back_in_full(site, cli, feed_server):
+    url = feed_server.add("/feed.xml", feed(), etag='"v1"')
+    fetch_member(site, cli, url, "full")
+    fetch_member(site, cli, url, "link")  # 304: the files are narrowed in place
+    assert not any(OPENING in text for text in post_texts(site))
+    fetch_member(site, cli, url, "full")  # still 304 if asked with validators: asked without
+    assert all(SECRET in text for text in post_texts(site))
