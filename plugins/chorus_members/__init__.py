@@ -29,7 +29,9 @@ class MembersGenerator(Generator):
     def generate_context(self) -> None:
         settings = self.settings
         config = Config.from_settings(settings)
-        registry = load_registry(
+        # Read already by the chorus_curated plugin (which applies each member's consent to
+        # their posts) when it is on; once a build is enough.
+        registry = self.context.get("chorus_registry") or load_registry(
             config.members_dir,
             content_dir=config.content_dir,
             local_feeds_dir=config.local_feeds_dir,
@@ -43,6 +45,7 @@ class MembersGenerator(Generator):
                 "save_as": settings["CHORUS_MEMBER_SAVE_AS"],
                 "atom_feed": settings["CHORUS_MEMBER_FEED_ATOM"],
                 "rss_feed": settings["CHORUS_MEMBER_FEED_RSS"],
+                "file_url": settings["CHORUS_MEMBER_FILE_URL"],
             },
             settings["CHORUS_REMOTE_IMAGES"],
         )

@@ -83,7 +83,8 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
 
         report = run_fetch(config, chosen, on_feed_done=advance)
     trusted = frozenset(member.handle for member in chosen if member.trusted)
-    _print_report(report, trusted=trusted, every_member=every_member)
+    consent = {member.handle: member.consent for member in chosen}
+    _print_report(report, trusted=trusted, every_member=every_member, consent=consent)
     if config.fetch_images:
         _fetch_images(config, report)
     sys.exit(0 if report.ok and registry.ok else 1)
@@ -136,9 +137,15 @@ def natural_key(text: str) -> list[Any]:
 
 
 def _print_report(
-    report: FetchReport, *, trusted: frozenset[str] = frozenset(), every_member: bool = False
+    report: FetchReport,
+    *,
+    trusted: frozenset[str] = frozenset(),
+    every_member: bool = False,
+    consent: dict[str, str] | None = None,
 ) -> None:
-    """The report; new posts of members not in ``trusted`` are drafts waiting for review."""
+    """The report; new posts of members not in ``trusted`` are drafts waiting for review;
+    ``consent`` gives each member's, for the posts rewritten to follow it."""
+    consent = consent or {}
     listed_members = sorted(report.members, key=lambda member: natural_key(member.handle))
     if not every_member and len(report.members) > QUIET_MEMBERS_LISTED:
         # On a large site the members with nothing new would bury the ones with news.
@@ -193,6 +200,21 @@ def _print_report(
                     f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
                     soft_wrap=True,
                 )
+        if member.narrowed:
+            count = len(member.narrowed)
+            console.print(
+                f"  [yellow]narrowed[/yellow] {member.handle}: {count} post file"
+                f"{'s' * (count != 1)} rewritten to hold no more than their consent "
+                f"({consent.get(member.handle, '?')}) keeps; git history still has the old "
+                "text (docs/members.md says how to purge it)",
+                soft_wrap=True,
+            )
+        if member.reread:
+            console.print(
+                f"  [green]widened[/green] {member.handle}: consent "
+                f"{consent.get(member.handle, '?')}; their feeds were read again in full",
+                soft_wrap=True,
+            )
         for feed in member.feeds:
             if feed.moved_to:
                 console.print(
@@ -233,6 +255,8 @@ def _has_news(member: MemberReport) -> bool:
     return bool(
         member.new
         or member.updated
+        or member.narrowed
+        or member.reread
         or any(feed.outcome != "not_modified" or feed.moved_to for feed in member.feeds)
     )
 

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_COMMUNITY_SAVE_AS": "members/index.html",
     "CHORUS_MEMBER_FEED_ATOM": "members/{handle}/feed.atom.xml",
     "CHORUS_MEMBER_FEED_RSS": None,
+    # Where member pages link for "change this": the member file in the site's repository.
+    "CHORUS_MEMBER_FILE_URL": None,
     "CHORUS_BLOGROLL_URL": "blogroll/",
     "CHORUS_BLOGROLL_SAVE_AS": "blogroll/index.html",
     "CHORUS_BLOGROLL_OPML": "blogroll.opml",

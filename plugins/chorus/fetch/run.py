@@ -23,9 +23,17 @@ from chorus.common.urls import LOCAL_SCHEME
 from chorus.fetch.entries import Entry, FeedError, LeftOut, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.parse import parse_compressed_feed
-from chorus.fetch.state import FeedState, Validators, load_state, save_state
-from chorus.fetch.store import INDEX_NAME, CommunityStore, StoredPost, link_key, make_post
-from chorus.members.registry import Member
+from chorus.fetch.state import FeedState, Validators, load_full_state, save_state
+from chorus.fetch.store import (
+    INDEX_NAME,
+    CommunityStore,
+    StoredPost,
+    link_key,
+    make_post,
+    narrow_posts,
+)
+from chorus.members.consent import widens
+from chorus.members.registry import CONSENTS, Member
 
 log = logging.getLogger(__name__)
 # Below this many feeds, starting worker processes costs more than parsing in one.
@@ -57,6 +65,9 @@ class MemberReport:
     duplicates: int = 0
     filtered: int = 0
     feeds: list[FeedReport] = field(default_factory=list)
+    # Post files rewritten to hold no more than the member's consent, now narrower.
+    narrowed: list[str] = field(default_factory=list)
+    reread: bool = False  # their consent widened: their feeds were read in full again
 
     @property
     def failed(self) -> list[FeedReport]:
@@ -95,10 +106,14 @@ def run_fetch(
     members = list(members)
     now = now or datetime.now(UTC)
     remove_stale_temporaries(config.community_dir)
-    state = load_state(config.state_file)
+    state, written_consent = load_full_state(config.state_file)
     reports = {
         m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
     }
+    widened = follow_consent_changes(config, members, written_consent, reports)
+    # Their feeds are read and parsed again whatever they answered last time: the entries they
+    # still list are written anew, with all the member's wider consent allows.
+    reread = {url for member in members if member.handle in widened for url in member.feeds}
     reports_by_url: dict[str, list[FeedReport]] = {}
     for report in reports.values():
         for feed_report in report.feeds:
@@ -129,6 +144,7 @@ def run_fetch(
             feed = None
             if (
                 response.outcome == "ok"
+                and response.url not in reread
                 and known
                 and known.sha256 is not None
                 and known.sha256 == response.sha256
@@ -171,7 +187,7 @@ def run_fetch(
 
         asyncio.run(
             fetch_all(
-                [(url, _validators(state, url)) for url in to_fetch],
+                [(url, None if url in reread else _validators(state, url)) for url in to_fetch],
                 config,
                 on_response,
             )
@@ -179,12 +195,52 @@ def run_fetch(
 
     for url, response in responses.items():
         state[url] = _next_state(state.get(url, FeedState()), response, now)
+    for member in members:
+        if member.handle in widened and any(
+            feed.outcome in ("failed", "deferred") for feed in reports[member.handle].feeds
+        ):
+            continue  # not every feed was read again: the next run tries again
+        written_consent[member.handle] = member.consent
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
-    save_state(config.state_file, state)
+    save_state(config.state_file, state, written_consent)
     store.finish_journal(reports)
     store.save_index()
     return FetchReport([reports[m.handle] for m in members])
+
+
+def follow_consent_changes(
+    config: Config,
+    members: list[Member],
+    written_consent: dict[str, str],
+    reports: dict[str, MemberReport],
+) -> set[str]:
+    """Rewrite the posts of every member whose consent narrowed since their posts were written;
+    return the handles of those whose consent widened, whose feeds must be read again.
+
+    A member with no consent on record (a state file older than the record) has their posts
+    looked at: narrowed where they hold too much, and their feeds read again if one holds less
+    than the member now allows.
+    """
+    widened: set[str] = set()
+    for member in members:
+        before = written_consent.get(member.handle)
+        if before == member.consent:
+            continue
+        if before in CONSENTS and widens(before, member.consent):
+            widened.add(member.handle)
+            reports[member.handle].reread = True
+            continue
+        done = narrow_posts(
+            config.community_dir, member.handle, member.consent, config.excerpt_chars
+        )
+        reports[member.handle].narrowed = [
+            str(path.relative_to(config.community_dir)) for path in done.rewritten
+        ]
+        if before not in CONSENTS and done.narrowest and widens(done.narrowest, member.consent):
+            widened.add(member.handle)
+            reports[member.handle].reread = True
+    return widened
 
 
 def _validators(state: dict[str, FeedState], url: str) -> Validators | None:

@@ -15,7 +15,7 @@ import markdown
 
 from chorus.common.sanitize import sanitize_html
 from chorus.members.registry import Member
-from chorus.newsletter.issue import Issue, period_label
+from chorus.newsletter.issue import Issue, Item, period_label
 
 _ANCHOR_JUNK = re.compile(r"[^a-z0-9]+")
 
@@ -104,7 +104,7 @@ def present(
                 Entry(
                     title=item.title,
                     url=item.url,
-                    excerpt=item.excerpt,
+                    excerpt=item.excerpt if _may_quote(item, members) else "",
                     author=who(item.author),
                     shared_by=who(item.shared_by) if item.shared_by else None,
                     original_url=item.original_url,
@@ -123,6 +123,16 @@ def present(
         intro_html=render_intro(issue.intro, base_url),
         period=period_label(issue.period_start, issue.period_end),
     )
+
+
+def _may_quote(item: Item, members: Mapping[str, Member]) -> bool:
+    """Whether the issue may show an excerpt of the item: not when it is a curated post whose
+    member allows links only today, whatever they allowed when the issue was built (the member
+    file is the truth: an issue not yet sent, and the site's page of every issue, follow it)."""
+    if not item.original_url:
+        return True  # an article of the site's own
+    member = members.get(item.shared_by or "") or members.get(item.author)
+    return member is None or member.consent != "link"
 
 
 def render_intro(text: str, base_url: str | None = None) -> str:

@@ -111,6 +111,7 @@ class MemberView:
     bio: str
     atom_feed: str | None = None  # our feed of their posts, relative to SITEURL
     rss_feed: str | None = None
+    file_url: str | None = None  # their member file in the site's repository, to change it
     found_feeds: list[str] = field(default_factory=list)  # feeds their posts name as their own
 
     def __getattr__(self, name: str) -> Any:
@@ -135,12 +136,16 @@ class MemberView:
 def member_views(
     members: dict[str, Member], patterns: dict[str, str | None], remote_images: str = "link"
 ) -> dict[str, MemberView]:
-    """One view per member, in handle order; ``patterns`` hold "{handle}" (None: not made);
-    ``remote_images`` is the ``CHORUS_REMOTE_IMAGES`` policy for images in bios."""
+    """One view per member, in handle order; ``patterns`` hold "{handle}" or "{file}", the name
+    of the member file (None: not made); ``remote_images`` is the ``CHORUS_REMOTE_IMAGES``
+    policy for images in bios."""
 
     def expand(name: str, handle: str) -> str | None:
         pattern = patterns.get(name)
-        return pattern.format(handle=handle) if pattern else None
+        if not pattern:
+            return None
+        source = members[handle].source
+        return pattern.format(handle=handle, file=source.name if source else f"{handle}.md")
 
     return {
         handle: MemberView(
@@ -150,6 +155,7 @@ def member_views(
             bio=render_bio(member.bio, remote_images),
             atom_feed=expand("atom_feed", handle),
             rss_feed=expand("rss_feed", handle),
+            file_url=expand("file_url", handle),
         )
         for handle, member in members.items()
     }
