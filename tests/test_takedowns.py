@@ -144,7 +144,8 @@ def removed_everywhere(site, output: Path, slug: str, url: str) -> None:
     index = json.loads((output / "search.json").read_text(encoding="utf-8"))
     assert all(url not in json.dumps(entry) for entry in index)
     for feed in ("feeds/all.atom.xml", "members/grace/feed.atom.xml", "feeds/tag/looms.atom.xml"):
-        ElementTree.parse(output / feed)  # still well-formed
+        if (output / feed).exists():  # a member who left has no page and no feed
+            ElementTree.parse(output / feed)  # still well-formed
 
 
 def test_chorus_remove_takes_one_post_down_for_good(site, cli):
@@ -197,3 +198,81 @@ def test_a_post_file_put_back_after_its_takedown_stays_off_the_site(site, cli):
     path.write_bytes(kept)  # a merge that brought the file back, say
     output = site.build()
     removed_everywhere(site, output, "one", f"posts/2026/{path.stem}/")
+
+
+def two_members(site, cli) -> Path:
+    member(site, "grace", "one", "two", trusted=True)
+    member(site, "ada", "three", trusted=True)
+    cli("fetch")
+    return site.build()
+
+
+def test_members_remove_asks_for_a_choice_and_refuses_without_one(site, cli):
+    two_members(site, cli)
+    result = cli("members", "remove", "grace", expect=2)
+    assert "--keep-links" in result.output and "--remove-posts" in result.output
+    assert "grace's 2 posts" in result.output
+    assert (site.members / "grace.md").exists()
+    assert "no member with handle nobody" in cli("members", "remove", "nobody", expect=2).output
+
+
+def test_members_remove_asks_at_a_terminal(site, cli):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    two_members(site, cli)
+    chorus = Path(sys.executable).with_name("chorus")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(chorus), "--settings", str(site.settings_file), "members", "remove", "grace"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=site.root,
+    )
+    os.close(follower)
+    seen = b""
+    while b"What happens to their posts?" not in seen:
+        seen += os.read(leader, 4096)
+    os.write(leader, b"remove-posts\n")
+    assert process.wait(timeout=30) == 0
+    assert b"keep-links" in seen and b"remove-posts" in seen
+    os.close(leader)
+    assert not (site.members / "grace.md").exists()
+    assert site.posts("grace") == []
+
+
+def test_a_member_who_leaves_with_their_posts_removed(site, cli):
+    two_members(site, cli)
+    urls = [f"posts/2026/{path.stem}/" for path in site.posts("grace")]
+    result = cli("members", "remove", "grace", "--remove-posts")
+    assert "removed" in result.output and "content/members/grace.md" in result.output
+    assert "git commit" in result.output
+    assert not (site.members / "grace.md").exists()
+    assert site.posts("grace") == []
+    assert len(load_takedowns(site.content / "takedowns.yml").removed) == 2
+    output = site.build()
+    for slug, url in zip(("one", "two"), urls, strict=True):
+        removed_everywhere(site, output, slug, url)
+    assert "about three, only here" in every_output_text(output)
+
+
+def test_a_member_who_leaves_with_their_posts_kept_as_links(site, cli, caplog):
+    two_members(site, cli)
+    urls = [f"posts/2026/{path.stem}/" for path in site.posts("grace")]
+    result = cli("members", "remove", "grace", "--keep-links")
+    assert "kept as links" in result.output and "git commit" in result.output
+    assert not (site.members / "grace.md").exists()
+    assert len(site.posts("grace")) == 2
+    assert not (site.content / "takedowns.yml").exists()
+    caplog.clear()
+    output = site.build()
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    text = every_output_text(output)
+    assert "only here" not in text.replace("about three, only here", "")
+    for slug, url in zip(("one", "two"), urls, strict=True):
+        page = site.page(url)
+        assert f"https://grace.example/{slug}/" in [a.get("href") for a in page.find_all("a")]
+        assert "Grace" in page.find("article").get_text()  # still credited by name

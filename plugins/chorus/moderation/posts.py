@@ -30,6 +30,7 @@ from chorus.members.takedowns import Kind, Takedown, record_takedowns
 
 _BODY = re.compile(r"<body>.*</body>", re.DOTALL)
 _CONSENT = re.compile(r'<meta name="chorus_consent" content="[a-z]*">')
+_MEMBER = re.compile(r'<meta name="member" content="[^"]*">\n?')
 
 
 class NoSuchPost(LookupError):
@@ -128,8 +129,12 @@ def _entry(post: Post, kind: Kind, today: date) -> Takedown:
 
 
 def keep_as_link(paths: Iterable[Path]) -> list[Path]:
-    """Rewrite post files as link-only entries (title, date and the link to the original: no
-    text of the post); return the ones changed."""
+    """Rewrite a departed member's post files as link-only entries (title, date, their name
+    and the link to the original: no text of theirs); return the ones changed.
+
+    The files no longer name the member, who has no member page any more: the posts are
+    credited by name (``authors``), and still found by the next fetch under their folder.
+    """
     changed = []
     for path in paths:
         text = path.read_text(encoding="utf-8")
@@ -139,6 +144,7 @@ def keep_as_link(paths: Iterable[Path]) -> list[Path]:
             linked = linked.replace(
                 "</head>", '<meta name="chorus_consent" content="link">\n</head>'
             )
+        linked = _MEMBER.sub("", linked, count=1)
         if linked != text:
             write_atomic(path, linked)
             changed.append(path)
