@@ -3,6 +3,8 @@ and the output read back as a reader (and a crawler, and a feed reader) would.""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
 from pathlib import Path
@@ -11,6 +13,8 @@ from xml.etree import ElementTree
 import pytest
 
 from chorus.members.takedowns import TakedownsError, load_takedowns
+from chorus.newsletter.issue import read_issue, update_issue
+from newsletter_helpers import make_issue, publish
 
 
 def rss(*slugs: str, handle: str = "grace") -> str:
@@ -276,3 +280,52 @@ def test_a_member_who_leaves_with_their_posts_kept_as_links(site, cli, caplog):
         page = site.page(url)
         assert f"https://grace.example/{slug}/" in [a.get("href") for a in page.find_all("a")]
         assert "Grace" in page.find("article").get_text()  # still credited by name
+
+
+def newsletter_texts(site, cli, tmp_path: Path, name: str) -> str:
+    """The issue as subscribers and readers get it: its page, the feed of issues, the email."""
+    output = site.build()
+    cli("newsletter", "email", "-o", str(tmp_path / name))
+    [eml] = (tmp_path / name).glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    parts = [part.get_content() for part in message.walk() if not part.is_multipart()]
+    page = (output / "newsletter" / "1" / "index.html").read_text(encoding="utf-8")
+    feed = (output / "newsletter" / "feed.atom.xml").read_text(encoding="utf-8")
+    return "\n".join([page, feed, *parts])
+
+
+def test_newsletter_false_keeps_a_members_posts_out_of_the_newsletter(community, cli, tmp_path):
+    publish(community)
+    make_issue(community, cli)
+    assert "Bob on looms" in newsletter_texts(community, cli, tmp_path, "before")
+    path = community.members / "bob.md"
+    path.write_text(path.read_text().replace("---\n", "---\nnewsletter: false\n", 1))
+    cli("members", "check")
+
+    texts = newsletter_texts(community, cli, tmp_path, "after")  # the issue built before
+    assert "Bob on looms" not in texts and "An original article" not in texts
+    assert "Ada on looms" in texts
+    cli("newsletter", "build")  # and built again
+    issue, _ = read_issue(community.content / "newsletter" / "0001.md")
+    assert [item.title for item in issue.items] == ["Ada on looms"]
+    # Still on the site.
+    assert "Bob on looms" in (community.output / "index.html").read_text(encoding="utf-8")
+
+
+def test_newsletter_must_be_true_or_false(site, cli):
+    member(site, "grace", "one", newsletter="no")
+    result = cli("members", "check", expect=1)
+    assert "newsletter" in result.output and "'no' is not true or false" in result.output
+
+
+def test_a_post_taken_down_leaves_issues_not_yet_sent(community, cli, tmp_path):
+    publish(community)
+    path = make_issue(community, cli)
+    assert "Ada on looms" in newsletter_texts(community, cli, tmp_path, "before")
+    cli("remove", "https://ada.example/posts/looms/")
+    texts = newsletter_texts(community, cli, tmp_path, "after")
+    assert "Ada on looms" not in texts and "ada.example/posts/looms" not in texts
+    assert "Bob on looms" in texts
+    # An issue already sent stays what subscribers got.
+    update_issue(path, {"status": "sent"})
+    assert "Ada on looms" in newsletter_texts(community, cli, tmp_path, "sent")
