@@ -123,6 +123,9 @@ def test_a_bad_takedowns_file_is_refused_naming_it(site, cli, text, message):
     result = cli("fetch", expect=1)
     assert "takedowns.yml" in result.output and "nothing was fetched" in result.output
     assert site.posts("grace") == []
+    # Nor does the build go on without it: it would put back what was taken down.
+    with pytest.raises(RuntimeError, match=re.escape(str(path))):
+        site.build()
 
 
 def test_an_oversized_takedowns_file_is_refused(site):
