@@ -27,6 +27,7 @@ PLUGINS = [
     "chorus_credit",
     "chorus_mentions",
     "chorus_search",
+    "chorus_takedowns",
     "chorus_newsletter",
     "chorus_render_cache",
 ]

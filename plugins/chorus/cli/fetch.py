@@ -55,6 +55,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     still fetched and written). Example: chorus fetch ada grace
     """
     from chorus.fetch.run import run_fetch
+    from chorus.members.takedowns import TakedownsError
 
     config = site.config
     registry = site.registry()
@@ -81,7 +82,10 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
                 done.add(feed.url)
                 bar.update(task, advance=1, description=feed.url)
 
-        report = run_fetch(config, chosen, on_feed_done=advance)
+        try:
+            report = run_fetch(config, chosen, on_feed_done=advance)
+        except TakedownsError as error:
+            raise click.ClickException(f"{error}; nothing was fetched") from None
     trusted = frozenset(member.handle for member in chosen if member.trusted)
     consent = {member.handle: member.consent for member in chosen}
     _print_report(report, trusted=trusted, every_member=every_member, consent=consent)
@@ -215,6 +219,12 @@ def _print_report(
                 f"{consent.get(member.handle, '?')}; their feeds were read again in full",
                 soft_wrap=True,
             )
+        if member.rejected or member.removed:
+            console.print(
+                f"  [dim]kept out[/dim] {member.handle}: {member.rejected} rejected, "
+                f"{member.removed} taken down (content/takedowns.yml)",
+                soft_wrap=True,
+            )
         for feed in member.feeds:
             if feed.moved_to:
                 console.print(
@@ -302,6 +312,7 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool
             click.echo(relative(post.path))
         return
     if not targets and not approve_all:
+        _print_rejected(site)
         if not waiting:
             console.print("No drafts are waiting for review.")
             return
@@ -338,6 +349,25 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool
         console.print(f"[green]published[/green] {relative(path)}", soft_wrap=True)
     if unmatched:
         sys.exit(1)
+
+
+def _print_rejected(site: Site) -> None:
+    """The entries rejected so far, per member: kept out of every fetch."""
+    from chorus.members.takedowns import TakedownsError, load_takedowns
+
+    try:
+        takedowns = load_takedowns(site.config.takedowns_file)
+    except TakedownsError as error:
+        errors.print(f"[red]error[/red] {escape(str(error))}", soft_wrap=True)
+        return
+    counts = Counter(entry.member for entry in takedowns.entries if entry.kind == "rejected")
+    if counts:
+        listed = ", ".join(f"{handle} {count}" for handle, count in sorted(counts.items()))
+        console.print(
+            f"Rejected, kept out of every fetch: {escape(listed)} "
+            f"({escape(relative(site.config.takedowns_file))})",
+            soft_wrap=True,
+        )
 
 
 def _matches_file(path: Path, targets: tuple[str, ...]) -> bool:

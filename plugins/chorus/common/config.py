@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_MEMBERS_DIR": "members",
     "CHORUS_COMMUNITY_DIR": "community",
     "CHORUS_STATE_FILE": "community/fetch-state.json",
+    # Posts taken down and drafts rejected, kept in git (chorus.moderation).
+    "CHORUS_TAKEDOWNS_FILE": "takedowns.yml",
     "CHORUS_LOCAL_FEEDS_DIR": None,
     "CHORUS_USER_AGENT": None,
     "CHORUS_FETCH_TIMEOUT": 30.0,
@@ -111,6 +113,7 @@ class Config:
     members_dir: Path
     community_dir: Path
     state_file: Path
+    takedowns_file: Path
     cache_dir: Path  # Pelican's CACHE_PATH: what may be rebuilt, never committed
     local_feeds_dir: Path | None
     site_name: str
@@ -161,6 +164,7 @@ class Config:
             members_dir=content_dir / value["CHORUS_MEMBERS_DIR"],
             community_dir=content_dir / value["CHORUS_COMMUNITY_DIR"],
             state_file=content_dir / value["CHORUS_STATE_FILE"],
+            takedowns_file=content_dir / value["CHORUS_TAKEDOWNS_FILE"],
             cache_dir=Path(settings.get("CACHE_PATH") or "cache").resolve(),
             local_feeds_dir=(content_dir / local).resolve() if local else None,
             site_name=site_name,

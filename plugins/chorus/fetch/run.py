@@ -34,6 +34,7 @@ from chorus.fetch.store import (
 )
 from chorus.members.consent import widens
 from chorus.members.registry import CONSENTS, Member
+from chorus.members.takedowns import Takedowns, load_takedowns
 
 log = logging.getLogger(__name__)
 # Below this many feeds, starting worker processes costs more than parsing in one.
@@ -64,6 +65,8 @@ class MemberReport:
     unchanged: int = 0
     duplicates: int = 0
     filtered: int = 0
+    rejected: int = 0  # entries kept out by content/takedowns.yml: drafts an editor rejected
+    removed: int = 0  # and posts taken down
     feeds: list[FeedReport] = field(default_factory=list)
     # Post files rewritten to hold no more than the member's consent, now narrower.
     narrowed: list[str] = field(default_factory=list)
@@ -102,9 +105,14 @@ def run_fetch(
     on_feed_done: Callable[[FeedReport], None] | None = None,
     now: datetime | None = None,
 ) -> FetchReport:
-    """Fetch, curate and write every member's feeds; never raises for one bad feed."""
+    """Fetch, curate and write every member's feeds; never raises for one bad feed.
+
+    Raises TakedownsError before fetching anything when the takedowns file is unusable: a
+    fetch without it would bring back what was taken down.
+    """
     members = list(members)
     now = now or datetime.now(UTC)
+    takedowns = load_takedowns(config.takedowns_file)
     remove_stale_temporaries(config.community_dir)
     state, written_consent = load_full_state(config.state_file)
     reports = {
@@ -124,7 +132,7 @@ def run_fetch(
         index_file=config.cache_dir / INDEX_NAME,
         journal_file=config.state_file.with_name(JOURNAL_NAME),
     )
-    curator = Curator(members, store, reports, config, now)
+    curator = Curator(members, store, reports, config, now, takedowns)
     responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
     to_fetch = []
     for url in sorted(reports_by_url):
@@ -286,8 +294,10 @@ class Curator:
         reports: dict[str, MemberReport],
         config: Config,
         now: datetime,
+        takedowns: Takedowns | None = None,
     ) -> None:
         self.store = store
+        self.takedowns = takedowns or Takedowns()
         self.reports = reports
         self.config = config
         self.now = now
@@ -331,6 +341,14 @@ class Curator:
             or (config.include_tags and not folded & config.include_tags)
         ):
             report.filtered += 1
+            return
+        takedown = self.takedowns.match(member.handle, (entry.id, *entry.former_ids), entry.link)
+        if takedown is not None:
+            # Taken down or rejected: never written again, whatever the feed still says.
+            if takedown.kind == "rejected":
+                report.rejected += 1
+            else:
+                report.removed += 1
             return
         existing, own = self.store.find(member.handle, entry, by_link=by_link)
         claim = self.claims.get(existing.path) if existing is not None else None

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from chorus.common.files import write_atomic
 from chorus.common.sanitize import excerpt_html
-from chorus.common.urls import normalise_link
+from chorus.common.urls import link_key
 from chorus.fetch.entries import Enclosure, Entry, ParsedFeed
 from chorus.members.consent import effective_consent, kept_body, narrower
 from chorus.members.registry import Consent, Member
@@ -424,13 +424,6 @@ class CommunityStore:
             return
         self._index[_index_name(self.root, post.path)] = _index_record(post, stat)
         self._index_changed = True
-
-
-def link_key(url: str) -> str:
-    """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
-    that publish a day's posts on one page give each its #anchor)."""
-    fragment = url.partition("#")[2]
-    return normalise_link(url) + (f"#{fragment}" if fragment else "")
 
 
 def _names_one_post_anywhere(entry_id: str) -> bool:

@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from chorus.common.urls import web_url
 from chorus.members.registry import Member
+from chorus.members.takedowns import Takedowns
 from chorus.newsletter.addresses import ascii_domain
 from chorus.newsletter.issue import Issue
 from chorus.newsletter.present import present
@@ -113,10 +114,14 @@ def render(
     config: NewsletterConfig,
     *,
     site_url: str,
+    takedowns: Takedowns | None = None,
 ) -> Rendered:
     """The issue's HTML (CSS inlined) and plain text, every URL absolute."""
     base = public_site_url(site_url)
-    shown = present(issue, members, member_url=config.member_url, base_url=base + "/")
+    shown = present(
+        issue, members, member_url=config.member_url, base_url=base + "/", takedowns=takedowns
+    )
+    issue = shown.issue  # without what was withheld since the issue was built
     issue_url = f"{base}/{config.issue_url(issue.number)}"
     archive_url = f"{base}/{config.archive_url}"
     subscribe_at_archive = _same_page(config.subscribe_url, archive_url)
