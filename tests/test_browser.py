@@ -82,7 +82,7 @@ PAGES = {
     "post-full-copy": first_post("mira"),
     "post-excerpt": first_post("priya"),
     "post-link-only": first_post("jun"),
-    "post-hostile-feed": first_post("olu"),
+    "post-with-images": "posts/2026/faster-shuttles-with-numpy-724fa91f/",
     "post-original": "posts/2026/reading-a-wif-file-by-hand/",
     "member": "members/mira/",
     "community": "members/",
