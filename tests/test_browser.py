@@ -253,8 +253,8 @@ def test_no_page_scrolls_sideways_on_a_phone(demo, browser, name):
         assert hidden == 0, f"{name}: a table scrolls sideways at 375px"
         # And a feed's address reads as one, not broken every few characters.
         lines = visit.page.evaluate(
-            "Math.max(0, ...[...document.querySelectorAll('.health-url')].map(e => "
-            "Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))))"
+            "Math.max(0, ...[...document.querySelectorAll('.health-url')].map(e => Math.round("
+            "e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))))"
         )
         assert lines <= 2, f"{name}: a feed's address takes {lines} lines at 375px"
     finally:
