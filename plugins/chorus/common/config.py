@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # "keep": show them (readers' browsers then fetch them from the members' sites).
     "CHORUS_REMOTE_IMAGES": "link",
     "CHORUS_SEARCH_INDEX": "search.json",
+    # A member is new (welcomed on the home page) this many days after their `joined:` date,
+    # or without one after their first post, counted back from the site's newest post.
+    "CHORUS_NEW_MEMBER_DAYS": 30,
     "CHORUS_HEALTH_URL": "members/health/",
     "CHORUS_HEALTH_SAVE_AS": "members/health/index.html",
     # The newsletter (chorus.newsletter, the chorus_newsletter plugin; `chorus newsletter`).
