@@ -78,7 +78,7 @@ def first_post(handle: str) -> str:
 
 PAGES = {
     "home": "",
-    "home-page-2": "index2.html",
+    "home-page-oldest": "page/1/",
     "post-full-copy": first_post("mira"),
     "post-excerpt": first_post("priya"),
     "post-link-only": first_post("jun"),

@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_JSON_FEED": "feeds/all.json",
     "CHORUS_NOINDEX_FULL_COPIES": False,
     "CHORUS_RENDER_CACHE": True,
+    "CHORUS_FIXED_PAGES": True,
     # "link": images on members' sites become links, so pages make no third-party request;
     # "keep": show them (readers' browsers then fetch them from the members' sites).
     "CHORUS_REMOTE_IMAGES": "link",
