@@ -111,6 +111,11 @@ _READ_KEYS = {
 }
 
 
+# feedparser's dictionaries, as plain dicts: none of the keys chorus.fetch.parse reads is one
+# that FeedParserDict maps to another, so both answer its lookups alike (and dicts sooner).
+Record = dict[str, Any]
+
+
 class _Refused(Exception):
     """The document holds something this fast path does not map exactly as feedparser does."""
 
@@ -154,8 +159,8 @@ class _Reader:
         self.base = url  # feedparser's starting base: the Content-Location, as given
         self.bases: list[str] = []
         self.version = ""
-        self.feed = FeedParserDict()
-        self.entries: list[FeedParserDict] = []
+        self.feed: Record = {}
+        self.entries: list[Record] = []
         self.seen: set[tuple[int, str]] = set()
         self.channel_seen = False
 
@@ -174,7 +179,7 @@ class _Reader:
             if root.tag == "rss" and len(children) > 1:
                 raise _Refused
             self._walk(root, self._rss_element)
-        return FeedParserDict(
+        return FeedParserDict(  # parse.py reads result.bozo and result.entries
             bozo=False, version=self.version, feed=self.feed, entries=self.entries
         )
 
@@ -236,19 +241,7 @@ class _Reader:
 
     @staticmethod
     def _key(element: Any) -> str:
-        """feedparser's name for an element: its namespace's prefix in feedparser's table (or
-        the document's own prefix), a colon, the local name in lower case."""
-        qname = etree.QName(element)
-        namespace = (qname.namespace or "").lower()
-        if "backend.userland.com/rss" in namespace:
-            namespace = "http://backend.userland.com/rss"
-        prefix = _PREFIXES.get(namespace)
-        if prefix is None:
-            if not element.prefix:
-                raise _Refused  # an unknown default namespace: feedparser takes it for RSS
-            prefix = element.prefix
-        local = qname.localname.lower()
-        return f"{prefix.lower()}:{local}" if prefix else local
+        return _key_of(element.tag, element.prefix)
 
     def _rss_element(self, element: Any, key: str) -> None:
         """A child of <rss> (the channel) or of RSS 1.0's <rdf:RDF> (the channel, the items,
@@ -294,7 +287,7 @@ class _Reader:
             self._unread(element, key)
 
     def _entry(self, element: Any) -> None:
-        entry = FeedParserDict()
+        entry: Record = {}
         self.entries.append(entry)
         for name in element.attrib:
             if name != f"{{{RDF}}}about" and not name.startswith(f"{{{XML}}}"):
@@ -304,7 +297,7 @@ class _Reader:
             entry["id"] = about
         self._walk(element, lambda child, key: self._entry_element(child, key, entry))
 
-    def _entry_element(self, element: Any, key: str, entry: FeedParserDict) -> None:
+    def _entry_element(self, element: Any, key: str, entry: Record) -> None:
         if key in _TITLE:
             self._once(entry, "title")
             self._content(element, entry, "title", "text/plain")
@@ -331,7 +324,7 @@ class _Reader:
             attributes = self._attributes(element)
             attributes = _with_href(attributes)
             attributes["rel"] = "enclosure"
-            entry.setdefault("links", []).append(FeedParserDict(attributes))
+            entry.setdefault("links", []).append(dict(attributes))
             self._text(element)
         elif key == "contributor":
             self._skip(element, key)
@@ -343,7 +336,7 @@ class _Reader:
     # --- what each element means, as feedparser's handlers say ---------------------------------
 
     def _content(
-        self, element: Any, holder: FeedParserDict, name: str, default_type: str
+        self, element: Any, holder: Record, name: str, default_type: str
     ) -> tuple[str, str]:
         """A text construct (title, summary, content, rights) and its detail dictionary."""
         attributes = self._attributes(element)
@@ -360,7 +353,7 @@ class _Reader:
                 kind = "text/html"
         else:
             raise _Refused  # other media types, which feedparser may decode as base64
-        detail = FeedParserDict(type=kind, base=self.base, value=value)
+        detail = {"type": kind, "base": self.base, "value": value}
         if name == "content":
             holder.setdefault("content", []).append(detail)
         else:
@@ -395,7 +388,7 @@ class _Reader:
             if child.tail:
                 pieces.append(escape(child.tail))
 
-    def _link(self, element: Any, holder: FeedParserDict, *, entry: bool) -> None:
+    def _link(self, element: Any, holder: Record, *, entry: bool) -> None:
         attributes = self._attributes(element)
         attributes.setdefault("rel", "alternate")
         self_link = attributes["rel"] == "self"
@@ -404,13 +397,13 @@ class _Reader:
         links = holder.setdefault("links", [])
         if "href" in attributes:
             attributes["href"] = _urljoin(self.base or "", attributes["href"])
-            links.append(FeedParserDict(attributes))
+            links.append(dict(attributes))
             kind = _content_type(attributes["type"])
             if attributes["rel"] == "alternate" and kind in _HTML_TYPES:
                 holder["link"] = attributes["href"]
             self._text(element)
             return
-        links.append(FeedParserDict(attributes))
+        links.append(dict(attributes))
         value = _repaired(_urljoin(self.base or "", self._raw_text(element).strip()))
         if entry:
             value = _QUERY_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
@@ -422,7 +415,7 @@ class _Reader:
             holder["link"] = value
             links[-1]["href"] = value
 
-    def _id(self, element: Any, holder: FeedParserDict) -> None:
+    def _id(self, element: Any, holder: Record) -> None:
         is_link = self._attributes(element).get("ispermalink", "true") == "true"
         value = self._raw_text(element).strip()
         if is_link and value:
@@ -433,7 +426,7 @@ class _Reader:
         if is_link:
             holder.setdefault("link", value)
 
-    def _author(self, element: Any, holder: FeedParserDict) -> None:
+    def _author(self, element: Any, holder: Record) -> None:
         """The last author of the holder decides, as feedparser's detail syncing does."""
         self._attributes(element)
         detail: dict[str, str] = {}
@@ -455,7 +448,7 @@ class _Reader:
         else:
             holder["author"] = text
 
-    def _category(self, element: Any, holder: FeedParserDict) -> None:
+    def _category(self, element: Any, holder: Record) -> None:
         attributes = self._attributes(element)
         tags = holder.setdefault("tags", [])
         _add_tag(
@@ -527,7 +520,7 @@ class _Reader:
             attributes[key] = value.lower() if key in ("rel", "type") else value
         return attributes
 
-    def _once(self, holder: FeedParserDict, what: str) -> None:
+    def _once(self, holder: Record, what: str) -> None:
         """Refuse a second element of a kind where feedparser's result would hang on the order."""
         if (id(holder), what) in self.seen:
             raise _Refused
@@ -584,12 +577,29 @@ def _with_href(attributes: dict[str, str]) -> dict[str, str]:
     return attributes
 
 
-def _add_tag(tags: list[FeedParserDict], term: Any, scheme: Any, label: Any) -> None:
+def _add_tag(tags: list[Record], term: Any, scheme: Any, label: Any) -> None:
     if not term and not scheme and not label:
         return
-    tag = FeedParserDict(term=term, scheme=scheme, label=label)
+    tag = {"term": term, "scheme": scheme, "label": label}
     if tag not in tags:
         tags.append(tag)
+
+
+@lru_cache(maxsize=1024)
+def _key_of(tag: str, given_prefix: str | None) -> str:
+    """feedparser's name for an element: its namespace's prefix in feedparser's table (or
+    the document's own prefix), a colon, the local name in lower case."""
+    qname = etree.QName(tag)
+    namespace = (qname.namespace or "").lower()
+    if "backend.userland.com/rss" in namespace:
+        namespace = "http://backend.userland.com/rss"
+    prefix = _PREFIXES.get(namespace)
+    if prefix is None:
+        if not given_prefix:
+            raise _Refused  # an unknown default namespace: feedparser takes it for RSS
+        prefix = given_prefix
+    local = qname.localname.lower()
+    return f"{prefix.lower()}:{local}" if prefix else local
 
 
 @lru_cache(maxsize=256)
