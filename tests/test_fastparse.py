@@ -59,10 +59,68 @@ def _synthetic() -> Any:
     return module
 
 
+# Shapes of real feeds the fixtures do not cover: WordPress's RSS (its modules, a channel image,
+# a post id in a namespace of its own, CDATA, a double-encoded title) and a Blogger-like Atom
+# feed (xml:base, xhtml content, several links, an author with an e-mail address).
+WORDPRESS = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
+ xmlns:content="http://purl.org/rss/1.0/modules/content/"
+ xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ xmlns:atom="http://www.w3.org/2005/Atom" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"
+ xmlns:slash="http://purl.org/rss/1.0/modules/slash/">
+<channel><title>Loom &#8211; notes</title>
+<atom:link href="https://loom.example/feed/" rel="self" type="application/rss+xml" />
+<link>https://loom.example</link><description>Weaving</description>
+<lastBuildDate>Mon, 23 Nov 2026 09:12:44 +0000</lastBuildDate><language>en-GB</language>
+<sy:updatePeriod>hourly</sy:updatePeriod><generator>https://wordpress.org/?v=6.7</generator>
+<image><url>https://loom.example/icon.png</url><title>Loom</title>
+<link>https://loom.example</link><width>32</width><height>32</height></image>
+<item><title>CafÃ© drafts &amp; &lt;b&gt;warps&lt;/b&gt;</title>
+<link>https://loom.example/2026/11/cafe/?a=1&amp;b=2</link>
+<comments>https://loom.example/2026/11/cafe/#respond</comments>
+<dc:creator><![CDATA[Rosa Lindqvist]]></dc:creator><pubDate>Sun, 22 Nov 2026 18:00:00 EST</pubDate>
+<category><![CDATA[Weaving]]></category><category><![CDATA[weaving]]></category>
+<guid isPermaLink="false">https://loom.example/?p=412</guid>
+<description><![CDATA[<p>Short quoted version</p>]]></description>
+<content:encoded><![CDATA[<p>The <a href="/draft">draft</a> and <img src="a.png"></p>]]>
+</content:encoded>
+<wfw:commentRss>https://loom.example/2026/11/cafe/feed/</wfw:commentRss>
+<slash:comments>3</slash:comments>
+<post-id xmlns="com-wordpress:feed-additions:1">412</post-id></item>
+<item><title>Second</title><link>https://loom.example/2026/11/second/</link>
+<guid>https://loom.example/2026/11/second/</guid><dc:date>2026-11-20T10:00:00+01:00</dc:date>
+<enclosure url="https://loom.example/a.mp3" length="1234" type="Audio/MPEG" /></item>
+</channel></rss>"""
+BLOGGER = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://weft.example/blog/" xml:lang="en">
+<id>tag:weft.example,2026:blog</id><title type="text">Weft &amp; warp</title>
+<link rel="alternate" type="text/html" href="./"/><link rel="self" href="feed.atom"/>
+<updated>2026-11-23T09:12:44Z</updated>
+<author><name>Jun Park</name><email>jun@weft.example</email><uri>https://weft.example/</uri></author>
+<entry><id>tag:weft.example,2026:post-7</id><title type="html">A &lt;em&gt;twill&lt;/em&gt;</title>
+<link rel="alternate" type="text/html" href="2026/11/twill.html"/>
+<link rel="replies" type="application/atom+xml" href="2026/11/twill/comments.atom"/>
+<link rel="related" href="https://elsewhere.example/twill"/>
+<published>2026-11-22T18:00:00-05:00</published><updated>2026-11-23T01:00:00+09:00</updated>
+<category term="twill" scheme="https://weft.example/tags/" label="Twill"/>
+<category term="" label="Only a label"/>
+<summary type="text">Plain &lt;text&gt; summary</summary>
+<content type="xhtml" xml:base="2026/11/"><div xmlns="http://www.w3.org/1999/xhtml">
+<p>See <a href="twill.png" title="the &quot;twill&quot;">the picture</a> &amp; more.</p><br/>
+</div></content></entry>
+<entry><id>https://weft.example/blog/2026/11/plain.html</id><title>Plain</title>
+<updated>2026-11-21T08:00:00Z</updated><author><email>jun@weft.example</email></author>
+<content type="html">&lt;p&gt;Hello&lt;/p&gt;</content>
+<contributor><name>Rosa</name></contributor></entry>
+</feed>"""
+REAL_SHAPES = {"wordpress-rss2": WORDPRESS, "blogger-like-atom": BLOGGER}
+
+
 def corpus() -> list[Any]:
     params = [
         pytest.param(path.read_bytes(), "application/xml", id=path.name) for path in XML_CORPUS
     ]
+    for name, text in REAL_SHAPES.items():
+        params.append(pytest.param(text.encode(), "application/xml", id=name))
     synthetic = _synthetic()
     for member in (1, 2, 3, 4):
         body, content_type = synthetic.feed_document(member, rich=member > 2)
@@ -97,6 +155,8 @@ def test_fast_path_gives_what_feedparser_gives(
 def test_fast_path_accepts_the_common_feeds() -> None:
     accepted = {path.name for path in XML_CORPUS if accepts(path.read_bytes())}
     assert accepted >= MUST_ACCEPT
+    for text in REAL_SHAPES.values():
+        assert accepts(text.encode())
     synthetic = _synthetic()
     for member in (1, 2, 3, 4):
         body, content_type = synthetic.feed_document(member, rich=True)

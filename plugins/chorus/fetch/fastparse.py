@@ -43,6 +43,7 @@ XML = "http://www.w3.org/XML/1998/namespace"
 XHTML = "http://www.w3.org/1999/xhtml"
 XHTML_TYPE = "application/xhtml+xml"
 XLINK = "http://www.w3.org/1999/xlink"
+FOREIGN = "?"  # marks the name of an element in an unknown default namespace
 # feedparser's own table: namespace URI (lower case) to the prefix its handlers are named by.
 _PREFIXES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
@@ -476,7 +477,7 @@ class _Reader:
     def _unread(self, element: Any, key: str) -> None:
         """An element chorus does not read: fine if feedparser has no handler that would file
         it, or anything inside it, where chorus reads."""
-        method = key.replace(":", "_")
+        method = key.removeprefix(FOREIGN).replace(":", "_")
         if hasattr(StrictFeedParser, f"_start_{method}") or hasattr(
             StrictFeedParser, f"_end_{method}"
         ):
@@ -594,11 +595,13 @@ def _key_of(tag: str, given_prefix: str | None) -> str:
     if "backend.userland.com/rss" in namespace:
         namespace = "http://backend.userland.com/rss"
     prefix = _PREFIXES.get(namespace)
+    local = qname.localname.lower()
     if prefix is None:
         if not given_prefix:
-            raise _Refused  # an unknown default namespace: feedparser takes it for RSS
+            # An unknown default namespace (WordPress's <post-id xmlns="com-wordpress:...">):
+            # feedparser goes by the local name alone, which is read here only as unread.
+            return FOREIGN + local
         prefix = given_prefix
-    local = qname.localname.lower()
     return f"{prefix.lower()}:{local}" if prefix else local
 
 
