@@ -112,7 +112,26 @@ BLOGGER = """<?xml version="1.0" encoding="utf-8"?>
 <content type="html">&lt;p&gt;Hello&lt;/p&gt;</content>
 <contributor><name>Rosa</name></contributor></entry>
 </feed>"""
-REAL_SHAPES = {"wordpress-rss2": WORDPRESS, "blogger-like-atom": BLOGGER}
+# A podcast: the owner's name can become the feed's author, a second summary becomes content.
+PODCAST = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+<channel><title>Shuttle Talk</title><link>https://shuttle.example/</link>
+<itunes:summary>About weaving</itunes:summary><description>About weaving, longer</description>
+<itunes:owner><itunes:name>Olu Bello</itunes:name><itunes:email>olu@shuttle.example</itunes:email>
+</itunes:owner><itunes:author>Olu Bello</itunes:author><itunes:explicit>false</itunes:explicit>
+<itunes:category text="Arts"><itunes:category text="Crafts"/></itunes:category>
+<itunes:image href="https://shuttle.example/cover.jpg"/>
+<item><title>Episode 3</title><link>https://shuttle.example/3</link><guid>ep-3</guid>
+<description>&lt;p&gt;Warp &amp; weft&lt;/p&gt;</description>
+<itunes:summary>Warp and weft</itunes:summary>
+<itunes:author>Guest Host</itunes:author><itunes:keywords>warp, weft,,loom</itunes:keywords>
+<itunes:duration>00:31:12</itunes:duration><pubDate>Tue, 03 Nov 2026 10:00:00 GMT</pubDate>
+<enclosure url="https://shuttle.example/3.mp3" length="30000000" type="audio/mpeg"/></item>
+<item><title>Episode 2</title><link>https://shuttle.example/2</link>
+<itunes:summary>Only a summary</itunes:summary><description>then a description</description>
+<pubDate>Tue, 27 Oct 2026 10:00:00 GMT</pubDate></item>
+</channel></rss>"""
+REAL_SHAPES = {"wordpress-rss2": WORDPRESS, "blogger-like-atom": BLOGGER, "podcast": PODCAST}
 
 
 def corpus() -> list[Any]:
@@ -199,8 +218,8 @@ def test_fast_path_refuses_what_is_not_well_formed() -> None:
         # markup inside a text element: feedparser files it elsewhere
         b"<item><title>a <b>bold</b> move</title><link>https://example.org/a</link></item>",
         # an element feedparser gives a meaning to that the fast path does not map
-        b"<item xmlns:itunes='http://www.itunes.com/DTDs/PodCast-1.0.dtd'><title>T</title>"
-        b"<itunes:summary>s</itunes:summary><link>https://example.org/a</link></item>",
+        b"<item xmlns:media='http://search.yahoo.com/mrss/'><title>T</title>"
+        b"<media:title>M</media:title><link>https://example.org/a</link></item>",
         # two titles: which one wins hangs on feedparser's bookkeeping
         b"<item><title>A</title><title>B</title><link>https://example.org/a</link></item>",
         # an unknown default namespace, which feedparser reads as plain RSS

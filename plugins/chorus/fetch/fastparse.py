@@ -54,9 +54,15 @@ _QUERY_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 
 # Elements this module reads, by feedparser's name for them ("prefix:local", lower case).
 _TITLE = {"title", "dc:title"}
-_AUTHOR = {"author", "dc:creator", "dc:author"}
+_AUTHOR = {"author", "dc:creator", "dc:author", "itunes:author"}
 _CATEGORY = {"category", "dc:subject"}
-_SUMMARY = {"description": "text/html", "dc:description": "text/html", "summary": "text/plain"}
+# Summaries and their default types; feedparser files a description of the feed as "subtitle".
+_SUMMARY = {
+    "description": "text/html",
+    "dc:description": "text/html",
+    "summary": "text/plain",
+    "itunes:summary": "text/plain",
+}
 _CONTENT = {"content:encoded": "text/html", "content": "text/plain"}
 _RIGHTS = {"rights", "copyright", "dc:rights"}
 _DATES = {
@@ -84,8 +90,14 @@ _IGNORED = {
     "tagline",
     "info",
     "expirationdate",
+    "itunes:subtitle",
+    "itunes:image",
+    "itunes:link",
+    "itunes:explicit",
+    "itunes:block",
 }
-_IGNORED_IN_FEED = _IGNORED | _SUMMARY.keys() | {"pubdate", "published", "issued", "category"}
+# The feed's own tags are not read (nor its publication date).
+_IGNORED_IN_FEED = _IGNORED | {"pubdate", "published", "issued", "category", "itunes:keywords"}
 _IGNORED_IN_ENTRY = _IGNORED | _RIGHTS
 # What each skipped subtree may hold: feedparser files these under the image, the text input
 # or the contributor, never under the feed or the entry.
@@ -93,7 +105,10 @@ _SKIPPED = {
     "image": {"title", "link", "url", "description", "width", "height"},
     "textinput": {"title", "link", "description", "name"},
     "contributor": {"name", "email", "uri", "url", "homepage"},
+    "itunes:category": {"itunes:category"},  # the feed's, with its subcategories
 }
+_NAME_PARTS = {"name": "name", "email": "email", "itunes:name": "name", "itunes:email": "email"}
+_HREF_PARTS = {"uri", "url", "homepage"}
 # Keys of feedparser's dictionaries that chorus.fetch.parse reads: an element feedparser has
 # no handler for is stored under its own name, and must not land on one of these.
 _READ_KEYS = {
@@ -115,6 +130,22 @@ _READ_KEYS = {
 # feedparser's dictionaries, as plain dicts: none of the keys chorus.fetch.parse reads is one
 # that FeedParserDict maps to another, so both answer its lookups alike (and dicts sooner).
 Record = dict[str, Any]
+
+
+class _Bookkeeping:
+    """feedparser's own author and tag bookkeeping, run on one of our dictionaries: its rules
+    (which author's name wins, how an address is split off, which tags are the same) are
+    many and subtle, so they are its code, not a copy."""
+
+    _save_author = _FeedParserMixin._save_author
+    _sync_author_detail = _FeedParserMixin._sync_author_detail
+    _add_tag = _FeedParserMixin._add_tag
+
+    def __init__(self, holder: Record) -> None:
+        self.holder = holder
+
+    def _get_context(self) -> Record:
+        return self.holder
 
 
 class _Refused(Exception):
@@ -164,6 +195,9 @@ class _Reader:
         self.entries: list[Record] = []
         self.seen: set[tuple[int, str]] = set()
         self.channel_seen = False
+        # feedparser's hasContent: set by a content element, cleared at the end of an entry
+        # only, so a feed-level one carries over into the first entry.
+        self.has_content = False
 
     def read(self) -> FeedParserDict:
         root = self.root
@@ -275,6 +309,10 @@ class _Reader:
             self._id(element, feed)
         elif key in _AUTHOR or key == "managingeditor":
             self._author(element, feed)
+        elif key == "itunes:owner":
+            self._owner(element, feed)
+        elif key in _SUMMARY:
+            self._summary(element, feed, key)
         elif key in _RIGHTS:
             self._once(feed, "rights")
             self._content(element, feed, "rights", "text/plain")
@@ -297,6 +335,7 @@ class _Reader:
         if about:
             entry["id"] = about
         self._walk(element, lambda child, key: self._entry_element(child, key, entry))
+        self.has_content = False
 
     def _entry_element(self, element: Any, key: str, entry: Record) -> None:
         if key in _TITLE:
@@ -312,13 +351,21 @@ class _Reader:
         elif key in _CATEGORY:
             self._category(element, entry)
         elif key in _SUMMARY:
-            self._once(entry, "summary element")
-            self._content(element, entry, "summary", _SUMMARY[key])
+            self._summary(element, entry, key)
         elif key in _CONTENT:
-            self._once(entry, "content element")
-            value, kind = self._content(element, entry, "content", _CONTENT[key])
-            if kind in _TEXT_TYPES or kind == XHTML_TYPE:
-                entry.setdefault("summary", value)
+            self.has_content = True
+            self._content(element, entry, "content", _CONTENT[key])
+            entry.setdefault("summary", entry["content"][-1]["value"])
+        elif key == "itunes:keywords":
+            if element.attrib:
+                raise _Refused
+            for term in self._text(element).split(","):
+                if term.strip():
+                    _Bookkeeping(entry)._add_tag(term.strip(), "http://www.itunes.com/", None)
+        elif key == "itunes:category":
+            attributes = self._attributes(element)
+            _Bookkeeping(entry)._add_tag(attributes.get("text"), "http://www.itunes.com/", None)
+            self._end_category(element, entry)
         elif key in _DATES:
             entry[_DATES[key]] = _parse_date(self._text(element))
         elif key == "enclosure":
@@ -427,42 +474,71 @@ class _Reader:
         if is_link:
             holder.setdefault("link", value)
 
+    def _summary(self, element: Any, holder: Record, key: str) -> None:
+        """A description or summary; a second one, before any content, is taken as content."""
+        if "summary" in holder and not self.has_content:
+            self.has_content = True
+            self._content(element, holder, "content", "text/plain")
+        elif key in ("description", "dc:description") and holder is self.feed:
+            self._content(element, holder, "subtitle", _SUMMARY[key])
+        else:
+            self._content(element, holder, "summary", _SUMMARY[key])
+
     def _author(self, element: Any, holder: Record) -> None:
-        """The last author of the holder decides, as feedparser's detail syncing does."""
+        """An author, kept by feedparser's own bookkeeping (the last one decides)."""
         self._attributes(element)
-        detail: dict[str, str] = {}
+        books = _Bookkeeping(holder)
+        holder.setdefault("authors", []).append(FeedParserDict())
         for child in self._children(element):
             self._enter(child)
             key = self._key(child)
-            if key in ("name", "email", "uri", "url", "homepage"):
-                # feedparser keeps a name or an e-mail address as given, not repaired
-                detail[key] = self._raw_text(child).strip()
+            if key in _NAME_PARTS:
+                books._save_author(_NAME_PARTS[key], self._raw_text(child).strip())
+            elif key in _HREF_PARTS:
+                books._save_author("href", self._url(child))
             else:
                 self._unread(child, key)
             self._leave()
-        text = _repaired(_direct_text(element).strip())
-        name, email = detail.get("name"), detail.get("email")
-        if name and email:
-            holder["author"] = f"{name} ({email})"
-        elif name or email:
-            holder["author"] = name or email
-        else:
-            holder["author"] = text
+        holder["author"] = _repaired(_direct_text(element).strip())
+        books._sync_author_detail()
+
+    def _owner(self, element: Any, holder: Record) -> None:
+        """A podcast's <itunes:owner>: feedparser files its name and address as the
+        publisher's, by the same bookkeeping as an author's, which can name the feed's author."""
+        self._attributes(element)
+        books = _Bookkeeping(holder)
+        for child in self._children(element):
+            self._enter(child)
+            key = self._key(child)
+            if key not in _NAME_PARTS:
+                raise _Refused
+            books._save_author(_NAME_PARTS[key], self._raw_text(child).strip(), "publisher")
+            self._leave()
+        books._sync_author_detail("publisher")
+
+    def _url(self, element: Any) -> str:
+        value = self._raw_text(element).strip()
+        return _repaired(_urljoin(self.base or "", value) if value else value)
 
     def _category(self, element: Any, holder: Record) -> None:
         attributes = self._attributes(element)
-        tags = holder.setdefault("tags", [])
-        _add_tag(
-            tags,
+        _Bookkeeping(holder)._add_tag(
             attributes.get("term"),
             attributes.get("scheme", attributes.get("domain")),
             attributes.get("label"),
         )
+        self._end_category(element, holder)
+
+    def _end_category(self, element: Any, holder: Record) -> None:
+        """A category's text names the tag just added when that has no term, as in feedparser."""
         value = self._text(element)
-        if value and tags and not tags[-1]["term"]:
+        if not value:
+            return
+        tags = holder["tags"]
+        if tags and not tags[-1]["term"]:
             tags[-1]["term"] = value
-        elif value:
-            _add_tag(tags, value, None, None)
+        else:
+            _Bookkeeping(holder)._add_tag(value, None, None)
 
     def _skip(self, element: Any, key: str) -> None:
         """An image, text input or contributor: text-only children of the kinds it may hold."""
@@ -576,14 +652,6 @@ def _with_href(attributes: dict[str, str]) -> dict[str, str]:
         attributes.pop("uri", None)
         attributes["href"] = href
     return attributes
-
-
-def _add_tag(tags: list[Record], term: Any, scheme: Any, label: Any) -> None:
-    if not term and not scheme and not label:
-        return
-    tag = {"term": term, "scheme": scheme, "label": label}
-    if tag not in tags:
-        tags.append(tag)
 
 
 @lru_cache(maxsize=1024)
