@@ -234,14 +234,14 @@ class _Reader:
             known = _PREFIXES.get(lower)
             if prefix and known is None and prefix in _PREFIXES.values():
                 raise _Refused  # a prefix feedparser would read as another namespace's
-        if root.tag == "rss" and not version.startswith("rss"):
-            given = root.get("version", "")
-            version = _RSS_VERSIONS.get(given) or ("rss20" if given.startswith("2.") else "rss")
-        elif root.tag == f"{{{ATOM}}}feed" and version == "atom10":
-            pass
-        elif not (root.tag == f"{{{RDF}}}RDF" and version == "rss10"):
-            raise _Refused
-        return version
+        if root.tag == "rss":
+            if not version.startswith("rss"):
+                given = root.get("version", "")
+                version = _RSS_VERSIONS.get(given) or ("rss20" if given.startswith("2.") else "rss")
+            return version
+        if (root.tag, version) in ((f"{{{ATOM}}}feed", "atom10"), (f"{{{RDF}}}RDF", "rss10")):
+            return version
+        raise _Refused  # Atom 0.3, RSS 0.90, anything else
 
     # --- the walk ---------------------------------------------------------------------------
 
@@ -383,9 +383,7 @@ class _Reader:
 
     # --- what each element means, as feedparser's handlers say ---------------------------------
 
-    def _content(
-        self, element: Any, holder: Record, name: str, default_type: str
-    ) -> tuple[str, str]:
+    def _content(self, element: Any, holder: Record, name: str, default_type: str) -> None:
         """A text construct (title, summary, content, rights) and its detail dictionary."""
         attributes = self._attributes(element)
         kind = _content_type(attributes.get("type", default_type))
@@ -407,7 +405,6 @@ class _Reader:
         else:
             holder[name] = value
             holder[f"{name}_detail"] = detail
-        return value, kind
 
     def _xhtml(self, element: Any) -> str:
         """Inline XHTML as feedparser writes it out again: tags in lower case without their
