@@ -191,7 +191,7 @@ def _xml_entry(
         # they say; the same entry in the next run gives the same id again.
         entry_id = _content_id(
             _str(raw.get("title")),
-            _str(raw.get("published") or raw.get("updated")),
+            _date_key(raw.get("published_parsed") or dict.get(raw, "updated_parsed")),
             *(_str(part.get("value")) for part in raw.get("content") or []),
             _str(raw.get("summary")),
         )
@@ -282,6 +282,11 @@ def _enclosures(items: Iterable[tuple[Any, Any, Any]], base: str) -> tuple[Enclo
         size = int(length) if length and 0 < length < 2**53 else None
         found.append(Enclosure(href, mime if _MIME_TYPE.fullmatch(mime) else "", size))
     return tuple(found[:MAX_ENCLOSURES])
+
+
+def _date_key(parsed: Any) -> str:
+    """A date as its parsed fields (both parsers give those; the raw text only feedparser)."""
+    return " ".join(str(field) for field in tuple(parsed)[:6]) if parsed else ""
 
 
 def _content_id(*parts: str) -> str:
