@@ -28,6 +28,7 @@ PLUGINS = [
     "chorus_mentions",
     "chorus_search",
     "chorus_newsletter",
+    "chorus_cards",
     "chorus_render_cache",
 ]
 

@@ -26,6 +26,7 @@ from pelican.writers import Writer
 
 from chorus.common.config import Config, apply_defaults
 from chorus.common.urls import web_url
+from chorus.fetch.faces import faces
 from chorus.members.registry import Member, load_registry
 from chorus.newsletter.issue import load_issues
 from chorus.newsletter.present import Presented, present, render_intro
@@ -104,11 +105,13 @@ class NewsletterGenerator(Generator):
         for problem in problems:
             log.error("newsletter issue skipped: %s", problem)
         members = self._members(config)
+        keep_remote = self.settings["CHORUS_REMOTE_IMAGES"] == "keep"
+        member_faces = faces(members, Config.from_settings(self.settings), keep_remote=keep_remote)
         views: list[IssueView] = []
         for issue in reversed(issues):
             if not issue.published:
                 continue
-            shown = present(issue, members, member_url=config.member_url)
+            shown = present(issue, members, member_url=config.member_url, faces=member_faces)
             views.append(
                 IssueView(
                     shown,

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from chorus.common.config import ConfigError
 from chorus.common.sanitize import plain_text
+from chorus.fetch.faces import faces
 from chorus.members.registry import Member
 from chorus.newsletter.addresses import AddressError, parse_address
 from chorus.newsletter.channel import ChannelError, channels, claim, refuse_another
@@ -173,7 +174,10 @@ def _render(site: Site, issue: Issue) -> tuple[NewsletterConfig, Rendered, str]:
     config = _config(site)
     try:
         site_url = public_site_url(config.site_url)
-        rendered = render(issue, _members(site), config, site_url=site_url)
+        members = _members(site)
+        rendered = render(
+            issue, members, config, site_url=site_url, faces=faces(members, site.config)
+        )
     except EmailError as error:
         raise click.ClickException(str(error)) from None
     return config, rendered, site_url

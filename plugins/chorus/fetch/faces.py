@@ -160,3 +160,13 @@ def face_pixels(face: Face, handle: str) -> Image.Image:
     with Image.open(io.BytesIO(generated_avatar(handle))) as image:
         image.load()
         return image.convert("RGBA")
+
+
+def face_fingerprint(face: Face, handle: str) -> str:
+    """What a picture drawn from this face depends on: its file's bytes, or the handle."""
+    if face.file is not None:
+        try:
+            return hashlib.sha256(face.file.read_bytes()).hexdigest()
+        except OSError:
+            pass  # face_pixels draws the generated picture then
+    return f"generated:{GENERATED_STYLE}:{handle}"

@@ -1,0 +1,132 @@
+"""Pelican plugin: a share card (Open Graph / Twitter image) for every post, page and member
+page, and one for the site, drawn by ``chorus.site.cards`` and kept by content in the cache.
+
+Sets ``chorus_card`` and ``chorus_card_alt`` on every article and page; context keys
+``chorus_member_cards`` (handle -> card), ``chorus_site_card`` and ``chorus_share_base`` (the
+site's absolute URL, which ``og:image`` needs even when pages link relatively). Reads
+``chorus_members`` (set by the chorus_members plugin) when it is there.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+from pelican import signals
+
+from chorus.common.config import apply_defaults
+from chorus.common.urls import web_url
+from chorus.fetch.faces import Face, face_fingerprint, face_pixels
+from chorus.site.cards import CardText, card_name, draw_card, ensure_card
+
+log = logging.getLogger(__name__)
+CARDS_DIR = "images/cards"  # in the output, under SITEURL
+CACHE_DIR = "chorus/cards"  # under CACHE_PATH
+
+
+class _Cards:
+    """One build's cards: drawn into the cache when new, copied into the output."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.output = Path(settings["OUTPUT_PATH"])
+        self.cache = Path(settings["CACHE_PATH"]) / CACHE_DIR
+        self.site_name = _text(settings.get("SITENAME") or "")
+        self.fingerprints: dict[str, str] = {}  # handle -> of their face
+
+    def card(self, text: CardText, handle: str | None = None, face: Face | None = None) -> str:
+        """The card's path under SITEURL, drawn if this build is the first to need it."""
+        digest = None
+        if handle is not None and face is not None:
+            if handle not in self.fingerprints:
+                self.fingerprints[handle] = face_fingerprint(face, handle)
+            digest = self.fingerprints[handle]
+        name = card_name(text, digest)
+
+        def draw() -> bytes:
+            pixels = face_pixels(face, handle) if handle is not None and face is not None else None
+            return draw_card(text, pixels)
+
+        ensure_card(self.output / CARDS_DIR / name, self.cache, name, draw)
+        return f"{CARDS_DIR}/{name}"
+
+
+def make_cards(generators: list[Any]) -> None:
+    """A card for every article, page and member, once every generator has read its content."""
+    if not generators:
+        return
+    settings = generators[0].settings
+    context = generators[0].context
+    members = context.get("chorus_members") or {}
+    cards = _Cards(settings)
+    site = cards.site_name
+    for generator in generators:
+        contents = [
+            *getattr(generator, "articles", ()),
+            *getattr(generator, "drafts", ()),
+            *getattr(generator, "translations", ()),
+            *getattr(generator, "pages", ()),
+            *getattr(generator, "hidden_pages", ()),
+            *getattr(generator, "draft_pages", ()),
+        ]
+        for content in contents:
+            try:
+                _card_for(content, members, cards, site)
+            except Exception as error:  # one card's failure costs that card, not the build
+                log.warning(
+                    "%s: no share card (%s: %s)", content.source_path, type(error).__name__, error
+                )
+    context["chorus_member_cards"] = {
+        handle: cards.card(
+            CardText(view.name, site, view.name, _host(view.site)), handle, view.face
+        )
+        for handle, view in members.items()
+    }
+    subtitle = _text(settings.get("SITESUBTITLE") or "")
+    context["chorus_site_card"] = cards.card(CardText(subtitle or site, site))
+    base = web_url(str(settings.get("SITEURL") or "")) or web_url(
+        str(settings.get("FEED_DOMAIN") or "")
+    )
+    context["chorus_share_base"] = (base or "").rstrip("/")
+
+
+def _card_for(content: Any, members: dict[str, Any], cards: _Cards, site: str) -> None:
+    title = _text(content.title)
+    member = members.get(getattr(content, "member", None))
+    writer = getattr(content, "chorus_author", None)
+    if member is not None:
+        name = writer or member.name
+        note = (
+            f"in {member.name}" if writer else _host(getattr(content, "chorus_original_url", None))
+        )
+        path = cards.card(CardText(title, site, name, note), member.handle, member.face)
+    else:
+        authors = [str(author) for author in getattr(content, "authors", ()) if str(author)]
+        name = ", ".join(authors) if authors and content.__class__.__name__ != "Page" else None
+        path = cards.card(CardText(title, site, name))
+    content.chorus_card = path
+    content.chorus_card_alt = f"{title}, by {name}, on {site}" if name else f"{title}, on {site}"
+
+
+def _text(value: str) -> str:
+    """A title or a name as plain text (entities resolved, tags gone)."""
+    return " ".join(html.unescape(Markup(str(value)).striptags()).split())
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def check_settings(pelican_object: Any) -> None:
+    apply_defaults(pelican_object.settings)
+
+
+def register() -> None:
+    signals.initialized.connect(check_settings)
+    signals.all_generators_finalized.connect(make_cards)
