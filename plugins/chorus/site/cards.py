@@ -3,8 +3,8 @@
 A card is a 1200x630 PNG with the page's title, the face and name of who wrote it, and the
 site's name. Each is named by the hash of everything drawn on it (``card_name``) and kept in
 the build's cache (``ensure_card``), so that a rebuild draws only the cards of what changed.
-Text is set in the font that ships with Pillow (``ImageFont.load_default``), so every
-machine that builds the site has it.
+Text is set in DejaVu Sans where it is installed, else in the font that ships with Pillow
+(``ImageFont.load_default``), so that every machine can build the site.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ SOFT_INK = (0xE6, 0xD8, 0xF5)
 TITLE_SIZES = (76, 64, 54)  # the largest in which the title fits
 TITLE_LINES = 4
 ELLIPSIS = "…"
+# Found by file name in the system's font folders (Pillow looks in XDG_DATA_DIRS/fonts).
+DEJAVU, DEJAVU_BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class CardText:
 
 def card_name(text: CardText, face_digest: str | None) -> str:
     """The card's file name: a hash of what is drawn (``face_digest``: of the face's pixels)."""
-    inputs = [CARD_STYLE, text.title, text.site_name, text.name, text.note, face_digest]
+    inputs = [CARD_STYLE, font_name(), text.title, text.site_name, text.name, text.note]
+    inputs.append(face_digest)
     return hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()[:24] + ".png"
 
 
@@ -73,7 +76,7 @@ def draw_card(text: CardText, face: Image.Image | None = None) -> bytes:
     bottom_band = HEIGHT - MARGIN - FACE_SIZE
     title_top = 150
     size, lines = _title_lines(text.title, WIDTH - 2 * MARGIN, bottom_band - title_top - 30)
-    font = _font(size)
+    font = _font(size, bold=True)
     for number, line in enumerate(lines):
         draw.text((MARGIN, title_top + number * round(size * 1.18)), line, INK, font)
     left = MARGIN
@@ -95,8 +98,21 @@ def draw_card(text: CardText, face: Image.Image | None = None) -> bytes:
 
 
 @cache
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)  # type: ignore[return-value]  # FreeType: a size
+def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans where it is installed (Debian's fonts-dejavu-core; GitHub's runners have
+    it): it has the accented letters of most European names. Else the font that ships with
+    Pillow, which has only unaccented Latin letters."""
+    try:
+        return ImageFont.truetype(DEJAVU_BOLD if bold else DEJAVU, size)
+    except OSError:
+        return ImageFont.load_default(size=size)  # type: ignore[return-value]  # with a size
+
+
+def font_name() -> str:
+    """The font cards are set in, as part of their names: the same inputs set in another
+    font are another card."""
+    family, style = _font(64, bold=True).getname()
+    return f"{family} {style}"
 
 
 def _background() -> Image.Image:
@@ -113,15 +129,16 @@ def _title_lines(title: str, width: int, height: int) -> tuple[int, list[str]]:
     """The largest of ``TITLE_SIZES`` in which the title fits the box whole, else the
     smallest with the title cut after ``TITLE_LINES`` lines."""
     for size in TITLE_SIZES:
-        lines = _wrap(title, _font(size), width)
+        lines = _wrap(title, _font(size, bold=True), width)
         fits = len(lines) * round(size * 1.18) <= height and len(lines) <= TITLE_LINES
         if fits:
             return size, lines
     size = TITLE_SIZES[-1]
     most = max(1, min(TITLE_LINES, height // round(size * 1.18)))
-    lines = _wrap(title, _font(size), width)
+    font = _font(size, bold=True)
+    lines = _wrap(title, font, width)
     if len(lines) > most:
-        lines = [*lines[: most - 1], _fit(lines[most - 1] + " " + ELLIPSIS * 2, _font(size), width)]
+        lines = [*lines[: most - 1], _fit(lines[most - 1] + " " + ELLIPSIS * 2, font, width)]
     return size, lines
 
 
