@@ -49,10 +49,10 @@ def check_image(body: bytes) -> str:
                 if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                     raise MediaError(f"{width}x{height} pixels is over the cap")
                 image.verify()  # a cheap structural check that decodes no pixels
-        except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+        except UnidentifiedImageError as error:
             raise MediaError(f"not an image we can read ({error})") from None
-        except Image.DecompressionBombWarning as error:
-            raise MediaError(f"too many pixels ({error})") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise MediaError(f"too many pixels, an image bomb? ({error})") from None
         except (OSError, SyntaxError, ValueError) as error:
             raise MediaError(f"a broken image ({error})") from None
     return RASTER_FORMATS[kind]
