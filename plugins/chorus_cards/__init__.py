@@ -17,28 +17,29 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 from pelican import signals
+from pelican.generators import Generator
 
 from chorus.common.config import apply_defaults
 from chorus.common.urls import web_url
 from chorus.fetch.faces import Face, face_fingerprint, face_pixels
-from chorus.site.cards import CardText, card_name, draw_card, ensure_card
+from chorus.site.cards import CardText, card_name, copy_card, draw_card, keep_card
 
 log = logging.getLogger(__name__)
 CARDS_DIR = "images/cards"  # in the output, under SITEURL
 CACHE_DIR = "chorus/cards"  # under CACHE_PATH
 
 
-class _Cards:
-    """One build's cards: drawn into the cache when new, copied into the output."""
+class CardsGenerator(Generator):
+    """Puts the build's cards (drawn into the cache by ``make_cards``) into the output."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.output = Path(settings["OUTPUT_PATH"])
-        self.cache = Path(settings["CACHE_PATH"]) / CACHE_DIR
-        self.site_name = _text(settings.get("SITENAME") or "")
+    def generate_context(self) -> None:
+        self.cache = Path(self.settings["CACHE_PATH"]) / CACHE_DIR
+        self.site_name = _text(self.settings.get("SITENAME") or "")
         self.fingerprints: dict[str, str] = {}  # handle -> of their face
+        self.names: set[str] = set()
 
     def card(self, text: CardText, handle: str | None = None, face: Face | None = None) -> str:
-        """The card's path under SITEURL, drawn if this build is the first to need it."""
+        """The card's path under SITEURL, drawn into the cache if no build drew it before."""
         digest = None
         if handle is not None and face is not None:
             if handle not in self.fingerprints:
@@ -50,18 +51,27 @@ class _Cards:
             pixels = face_pixels(face, handle) if handle is not None and face is not None else None
             return draw_card(text, pixels)
 
-        ensure_card(self.output / CARDS_DIR / name, self.cache, name, draw)
+        if name not in self.names:
+            keep_card(self.cache, name, draw)
+            self.names.add(name)
         return f"{CARDS_DIR}/{name}"
+
+    def generate_output(self, writer: Any) -> None:
+        for name in sorted(self.names):
+            target = Path(self.output_path, CARDS_DIR, name)
+            copy_card(self.cache, name, target)
+            # Written output, as pages are: a rebuild removes the cards no page names any more.
+            signals.content_written.send(str(target), context=self.context)
 
 
 def make_cards(generators: list[Any]) -> None:
     """A card for every article, page and member, once every generator has read its content."""
-    if not generators:
+    cards = next((g for g in generators if isinstance(g, CardsGenerator)), None)
+    if cards is None:
         return
-    settings = generators[0].settings
-    context = generators[0].context
+    settings = cards.settings
+    context = cards.context
     members = context.get("chorus_members") or {}
-    cards = _Cards(settings)
     site = cards.site_name
     for generator in generators:
         contents = [
@@ -93,7 +103,7 @@ def make_cards(generators: list[Any]) -> None:
     context["chorus_share_base"] = (base or "").rstrip("/")
 
 
-def _card_for(content: Any, members: dict[str, Any], cards: _Cards, site: str) -> None:
+def _card_for(content: Any, members: dict[str, Any], cards: CardsGenerator, site: str) -> None:
     title = _text(content.title)
     member = members.get(getattr(content, "member", None))
     writer = getattr(content, "chorus_author", None)
@@ -123,10 +133,15 @@ def _host(url: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
+def get_generators(pelican_object: Any) -> type[Generator]:
+    return CardsGenerator
+
+
 def check_settings(pelican_object: Any) -> None:
     apply_defaults(pelican_object.settings)
 
 
 def register() -> None:
     signals.initialized.connect(check_settings)
+    signals.get_generators.connect(get_generators)
     signals.all_generators_finalized.connect(make_cards)

@@ -130,6 +130,8 @@ class MembersGenerator(Generator):
             if not target.is_file():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(generated_avatar(view.handle))
+            # Written output, as pages are: a rebuild removes the pictures of members gone.
+            signals.content_written.send(str(target), context=self.context)
 
     def _write_blogroll(self, writer: Writer, relative: bool) -> None:
         """The human blogroll page and the OPML file of every member's public feeds."""

@@ -2,7 +2,7 @@
 
 A card is a 1200x630 PNG with the page's title, the face and name of who wrote it, and the
 site's name. Each is named by the hash of everything drawn on it (``card_name``) and kept in
-the build's cache (``ensure_card``), so that a rebuild draws only the cards of what changed.
+the build's cache (``keep_card``), so that a rebuild draws only the cards of what changed.
 Text is set in DejaVu Sans where it is installed, else in the font that ships with Pillow
 (``ImageFont.load_default``), so that every machine can build the site.
 """
@@ -51,19 +51,23 @@ def card_name(text: CardText, face_digest: str | None) -> str:
     return hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()[:24] + ".png"
 
 
-def ensure_card(target: Path, cache_dir: Path, name: str, draw: Callable[[], bytes]) -> None:
-    """Put card ``name`` at ``target``: already there, copied from ``cache_dir``, or drawn
-    (``draw``) and kept there for the next build."""
+def keep_card(cache_dir: Path, name: str, draw: Callable[[], bytes]) -> None:
+    """Card ``name`` in ``cache_dir``: drawn (``draw``) unless an earlier build drew it."""
+    kept = cache_dir / name
+    if kept.is_file():
+        return
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    temporary = kept.with_name(f".{name}.tmp")
+    temporary.write_bytes(draw())
+    temporary.replace(kept)
+
+
+def copy_card(cache_dir: Path, name: str, target: Path) -> None:
+    """Card ``name`` from ``cache_dir`` at ``target``, unless it is there already."""
     if target.is_file():
         return
-    kept = cache_dir / name
-    if not kept.is_file():
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        temporary = kept.with_name(f".{name}.tmp")
-        temporary.write_bytes(draw())
-        temporary.replace(kept)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(kept, target)
+    shutil.copyfile(cache_dir / name, target)
 
 
 def draw_card(text: CardText, face: Image.Image | None = None) -> bytes:
