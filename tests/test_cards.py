@@ -120,3 +120,25 @@ def test_cards_are_kept_by_content_and_drawn_again_only_when_it_changes(shared):
     assert new != other
     assert share_tags(shared.page(curated_page(shared, "ada")))["og:image"] == first
     assert len(list(cache.iterdir())) == len(drawn) + 1
+
+
+def test_older_posts_share_their_authors_card(shared):
+    shared.write_settings(CHORUS_SHARE_CARD_POSTS=1)
+    shared.build()
+    newest = share_tags(shared.page(original_page(shared)))
+    older = share_tags(shared.page(curated_page(shared, "ada")))
+    member = share_tags(shared.page("members/ada/"))
+    assert newest["og:image:alt"].startswith("An original article, by Bob Weaver")
+    assert older["og:image"] == member["og:image"]
+    assert older["og:image:alt"] == "Ada Lovelace on The Loom Collective"
+    assert card_of(shared, older).size == (1200, 630)
+
+
+def test_a_wrong_number_of_card_posts_is_refused(community):
+    from pelican import Pelican
+
+    from chorus.common.config import ConfigError
+
+    community.write_settings(CHORUS_SHARE_CARD_POSTS="all")
+    with pytest.raises(ConfigError, match="CHORUS_SHARE_CARD_POSTS must be a whole number"):
+        Pelican(community.settings()).run()

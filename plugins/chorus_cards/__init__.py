@@ -1,6 +1,10 @@
 """Pelican plugin: a share card (Open Graph / Twitter image) for every post, page and member
 page, and one for the site, drawn by ``chorus.site.cards`` and kept by content in the cache.
 
+The newest ``CHORUS_SHARE_CARD_POSTS`` posts get a card with their own title; older posts
+share their author's card (face, name, site), so that a build without a cache (a fresh CI
+runner) draws a few dozen cards, not one per post of the archive.
+
 Sets ``chorus_card`` and ``chorus_card_alt`` on every article and page; context keys
 ``chorus_member_cards`` (handle -> card), ``chorus_site_card`` and ``chorus_share_base`` (the
 site's absolute URL, which ``og:image`` needs even when pages link relatively). Reads
@@ -9,6 +13,7 @@ site's absolute URL, which ``og:image`` needs even when pages link relatively). 
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from pathlib import Path
@@ -19,10 +24,10 @@ from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 
-from chorus.common.config import apply_defaults
+from chorus.common.config import ConfigError, apply_defaults
 from chorus.common.urls import web_url
 from chorus.fetch.faces import Face, face_fingerprint, face_pixels
-from chorus.site.cards import CardText, card_name, copy_card, draw_card, keep_card
+from chorus.site.cards import CardBase, CardText, card_name, copy_card, keep_card
 
 log = logging.getLogger(__name__)
 CARDS_DIR = "images/cards"  # in the output, under SITEURL
@@ -37,24 +42,32 @@ class CardsGenerator(Generator):
         self.site_name = _text(self.settings.get("SITENAME") or "")
         self.fingerprints: dict[str, str] = {}  # handle -> of their face
         self.names: set[str] = set()
+        # Cards no build has drawn yet, by what they share but their title.
+        self.pending: dict[tuple[Any, ...], dict[str, str]] = {}
 
     def card(self, text: CardText, handle: str | None = None, face: Face | None = None) -> str:
-        """The card's path under SITEURL, drawn into the cache if no build drew it before."""
+        """The card's path under SITEURL; ``draw_pending`` draws it if no build drew it."""
         digest = None
         if handle is not None and face is not None:
             if handle not in self.fingerprints:
                 self.fingerprints[handle] = face_fingerprint(face, handle)
             digest = self.fingerprints[handle]
         name = card_name(text, digest)
-
-        def draw() -> bytes:
-            pixels = face_pixels(face, handle) if handle is not None and face is not None else None
-            return draw_card(text, pixels)
-
         if name not in self.names:
-            keep_card(self.cache, name, draw)
             self.names.add(name)
+            if not (self.cache / name).is_file():
+                base = (text.site_name, text.name, text.note, handle, face)
+                self.pending.setdefault(base, {})[name] = text.title
         return f"{CARDS_DIR}/{name}"
+
+    def draw_pending(self) -> None:
+        """Draw the new cards into the cache, one base (a member's face and name) at a time."""
+        for (site_name, name, note, handle, face), titles in self.pending.items():
+            pixels = face_pixels(face, handle) if handle is not None and face is not None else None
+            base = CardBase(site_name, name, note, pixels)
+            for card, title in titles.items():
+                keep_card(self.cache, card, functools.partial(base.card, title))
+        self.pending.clear()
 
     def generate_output(self, writer: Any) -> None:
         for name in sorted(self.names):
@@ -73,30 +86,44 @@ def make_cards(generators: list[Any]) -> None:
     context = cards.context
     members = context.get("chorus_members") or {}
     site = cards.site_name
-    for generator in generators:
-        contents = [
-            *getattr(generator, "articles", ()),
-            *getattr(generator, "drafts", ()),
-            *getattr(generator, "translations", ()),
-            *getattr(generator, "pages", ()),
-            *getattr(generator, "hidden_pages", ()),
-            *getattr(generator, "draft_pages", ()),
-        ]
-        for content in contents:
-            try:
-                _card_for(content, members, cards, site)
-            except Exception as error:  # one card's failure costs that card, not the build
-                log.warning(
-                    "%s: no share card (%s: %s)", content.source_path, type(error).__name__, error
-                )
-    context["chorus_member_cards"] = {
+    member_cards = {
         handle: cards.card(
             CardText(view.name, site, view.name, _host(view.site)), handle, view.face
         )
         for handle, view in members.items()
     }
     subtitle = _text(settings.get("SITESUBTITLE") or "")
-    context["chorus_site_card"] = cards.card(CardText(subtitle or site, site))
+    site_card = cards.card(CardText(subtitle or site, site))
+    articles = [a for g in generators for a in getattr(g, "articles", ())]
+    newest = sorted(articles, key=lambda article: article.date, reverse=True)
+    own_cards = {id(article) for article in newest[: settings["CHORUS_SHARE_CARD_POSTS"]]}
+    for generator in generators:
+        posts = [
+            *getattr(generator, "articles", ()),
+            *getattr(generator, "drafts", ()),
+            *getattr(generator, "translations", ()),
+        ]
+        pages = [
+            *getattr(generator, "pages", ()),
+            *getattr(generator, "hidden_pages", ()),
+            *getattr(generator, "draft_pages", ()),
+        ]
+        for content, is_post in [*((p, True) for p in posts), *((p, False) for p in pages)]:
+            if is_post and id(content) not in own_cards:
+                # An older post shares its author's card (their face, name and site).
+                member = members.get(getattr(content, "member", None))
+                content.chorus_card = member_cards[member.handle] if member else site_card
+                content.chorus_card_alt = f"{member.name} on {site}" if member else site
+                continue
+            try:
+                _card_for(content, members, cards, site)
+            except Exception as error:  # one card's failure costs that card, not the build
+                log.warning(
+                    "%s: no share card (%s: %s)", content.source_path, type(error).__name__, error
+                )
+    context["chorus_member_cards"] = member_cards
+    context["chorus_site_card"] = site_card
+    cards.draw_pending()
     base = web_url(str(settings.get("SITEURL") or "")) or web_url(
         str(settings.get("FEED_DOMAIN") or "")
     )
@@ -139,6 +166,11 @@ def get_generators(pelican_object: Any) -> type[Generator]:
 
 def check_settings(pelican_object: Any) -> None:
     apply_defaults(pelican_object.settings)
+    newest = pelican_object.settings["CHORUS_SHARE_CARD_POSTS"]
+    if isinstance(newest, bool) or not isinstance(newest, int) or newest < 0:
+        raise ConfigError(
+            f"CHORUS_SHARE_CARD_POSTS must be a whole number of posts (0 or more), not {newest!r}"
+        )
 
 
 def register() -> None:
