@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_MEMBERS_DIR": "members",
     "CHORUS_COMMUNITY_DIR": "community",
     "CHORUS_STATE_FILE": "community/fetch-state.json",
+    # Posts taken down and drafts rejected, kept in git (chorus.moderation).
+    "CHORUS_TAKEDOWNS_FILE": "takedowns.yml",
     "CHORUS_LOCAL_FEEDS_DIR": None,
     "CHORUS_USER_AGENT": None,
     "CHORUS_FETCH_TIMEOUT": 30.0,
@@ -54,16 +56,22 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_COMMUNITY_SAVE_AS": "members/index.html",
     "CHORUS_MEMBER_FEED_ATOM": "members/{handle}/feed.atom.xml",
     "CHORUS_MEMBER_FEED_RSS": None,
+    # Where member pages link for "change this": the member file in the site's repository.
+    "CHORUS_MEMBER_FILE_URL": None,
     "CHORUS_BLOGROLL_URL": "blogroll/",
     "CHORUS_BLOGROLL_SAVE_AS": "blogroll/index.html",
     "CHORUS_BLOGROLL_OPML": "blogroll.opml",
     "CHORUS_JSON_FEED": "feeds/all.json",
     "CHORUS_NOINDEX_FULL_COPIES": False,
     "CHORUS_RENDER_CACHE": True,
+    "CHORUS_FIXED_PAGES": True,
     # "link": images on members' sites become links, so pages make no third-party request;
     # "keep": show them (readers' browsers then fetch them from the members' sites).
     "CHORUS_REMOTE_IMAGES": "link",
     "CHORUS_SEARCH_INDEX": "search.json",
+    # A member is new (welcomed on the home page) this many days after their `joined:` date,
+    # or without one after their first post, counted back from the site's newest post.
+    "CHORUS_NEW_MEMBER_DAYS": 30,
     "CHORUS_HEALTH_URL": "members/health/",
     "CHORUS_HEALTH_SAVE_AS": "members/health/index.html",
     # The newsletter (chorus.newsletter, the chorus_newsletter plugin; `chorus newsletter`).
@@ -114,6 +122,7 @@ class Config:
     members_dir: Path
     community_dir: Path
     state_file: Path
+    takedowns_file: Path
     cache_dir: Path  # Pelican's CACHE_PATH: what may be rebuilt, never committed
     local_feeds_dir: Path | None
     site_name: str
@@ -177,6 +186,7 @@ class Config:
             members_dir=content_dir / value["CHORUS_MEMBERS_DIR"],
             community_dir=content_dir / value["CHORUS_COMMUNITY_DIR"],
             state_file=content_dir / value["CHORUS_STATE_FILE"],
+            takedowns_file=content_dir / value["CHORUS_TAKEDOWNS_FILE"],
             cache_dir=Path(settings.get("CACHE_PATH") or "cache").resolve(),
             local_feeds_dir=(content_dir / local).resolve() if local else None,
             site_name=site_name,

@@ -113,6 +113,7 @@ class MemberView:
     face: Face | None = None  # the picture that shows them (chorus.fetch.avatars)
     atom_feed: str | None = None  # our feed of their posts, relative to SITEURL
     rss_feed: str | None = None
+    file_url: str | None = None  # their member file in the site's repository, to change it
     found_feeds: list[str] = field(default_factory=list)  # feeds their posts name as their own
 
     def __getattr__(self, name: str) -> Any:
@@ -147,13 +148,16 @@ def member_views(
     remote_images: str = "link",
     faces: dict[str, Face] | None = None,
 ) -> dict[str, MemberView]:
-    """One view per member, in handle order; ``patterns`` hold "{handle}" (None: not made);
-    ``remote_images`` is the ``CHORUS_REMOTE_IMAGES`` policy for images in bios; ``faces``
-    the picture of each (``chorus.fetch.avatars.faces``)."""
+    """One view per member, in handle order; ``patterns`` hold "{handle}" or "{file}", the name
+    of the member file (None: not made); ``remote_images`` is the ``CHORUS_REMOTE_IMAGES``
+    policy for images in bios; ``faces`` the picture of each (``chorus.fetch.faces.faces``)."""
 
     def expand(name: str, handle: str) -> str | None:
         pattern = patterns.get(name)
-        return pattern.format(handle=handle) if pattern else None
+        if not pattern:
+            return None
+        source = members[handle].source
+        return pattern.format(handle=handle, file=source.name if source else f"{handle}.md")
 
     return {
         handle: MemberView(
@@ -164,6 +168,7 @@ def member_views(
             face=(faces or {}).get(handle),
             atom_feed=expand("atom_feed", handle),
             rss_feed=expand("rss_feed", handle),
+            file_url=expand("file_url", handle),
         )
         for handle, member in members.items()
     }
