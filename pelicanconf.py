@@ -29,6 +29,7 @@ PLUGINS = [
     "chorus_search",
     "chorus_takedowns",
     "chorus_newsletter",
+    "chorus_cards",
     "chorus_render_cache",
 ]
 

@@ -448,10 +448,9 @@ def _json_item(article: Any, members: dict[str, Any], base: str) -> dict[str, An
     member = members.get(getattr(article, "member", None))
     if member is not None:
         author = {"name": member.name, "url": member.site}
-        if member.avatar:
-            author["avatar"] = (
-                member.avatar if "://" in member.avatar else f"{base}/{member.avatar}"
-            )
+        photo = member.photo_url(base)
+        if photo:
+            author["avatar"] = photo
         authors = [author]
     else:
         authors = [{"name": str(a)} for a in getattr(article, "authors", [])]
@@ -511,7 +510,7 @@ def add_structured_data(generators: list[Any]) -> None:
             if member is not None:
                 author, author_url = member.name, member.site
                 same_as = [url for _, url in member.links]
-                image = member.avatar if member.avatar and "://" in member.avatar else None
+                image = member.photo_url(site_url)
             else:
                 author = ", ".join(str(a) for a in getattr(article, "authors", []))
                 author_url, same_as, image = None, [], None

@@ -18,6 +18,7 @@ from pelican.generators import Generator
 from pelican.writers import Writer
 
 from chorus.common.config import Config, apply_defaults
+from chorus.fetch.faces import faces, generated_avatar
 from chorus.fetch.health import feed_health
 from chorus.fetch.state import load_state
 from chorus.members.registry import load_registry
@@ -52,6 +53,7 @@ class MembersGenerator(Generator):
                 "file_url": settings["CHORUS_MEMBER_FILE_URL"],
             },
             settings["CHORUS_REMOTE_IMAGES"],
+            faces(registry.members, config, keep_remote=settings["CHORUS_REMOTE_IMAGES"] == "keep"),
         )
         articles: dict[str, list[Any]] = {handle: [] for handle in views}
         for article in self.context.get("articles", []):
@@ -109,6 +111,7 @@ class MembersGenerator(Generator):
 
     def generate_output(self, writer: Writer) -> None:
         relative = self.settings.get("RELATIVE_URLS", False)
+        self._write_generated_faces()
         template = self.get_template("member")
         for view in self.views.values():
             writer.write_file(
@@ -150,6 +153,19 @@ class MembersGenerator(Generator):
                 feeds=self.health,
                 page_name="feed-health",
             )
+
+    def _write_generated_faces(self) -> None:
+        """The generated picture of every member without an avatar of their own: drawn from
+        the handle, so a file already there is already right."""
+        for view in self.views.values():
+            if view.face is None or not view.face.generated:
+                continue
+            target = Path(self.output_path, view.face.src(0))
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(generated_avatar(view.handle))
+            # Written output, as pages are: a rebuild removes the pictures of members gone.
+            signals.content_written.send(str(target), context=self.context)
 
     def _write_blogroll(self, writer: Writer, relative: bool) -> None:
         """The human blogroll page and the OPML file of every member's public feeds."""

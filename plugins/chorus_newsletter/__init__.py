@@ -26,6 +26,7 @@ from pelican.writers import Writer
 
 from chorus.common.config import Config, apply_defaults
 from chorus.common.urls import web_url
+from chorus.fetch.faces import faces
 from chorus.members.registry import Member, load_registry
 from chorus.members.takedowns import Takedowns, TakedownsError, load_takedowns
 from chorus.newsletter.issue import load_issues
@@ -105,12 +106,20 @@ class NewsletterGenerator(Generator):
         for problem in problems:
             log.error("newsletter issue skipped: %s", problem)
         members = self._members(config)
+        keep_remote = self.settings["CHORUS_REMOTE_IMAGES"] == "keep"
+        member_faces = faces(members, Config.from_settings(self.settings), keep_remote=keep_remote)
         takedowns = self._takedowns()
         views: list[IssueView] = []
         for issue in reversed(issues):
             if not issue.published:
                 continue
-            shown = present(issue, members, member_url=config.member_url, takedowns=takedowns)
+            shown = present(
+                issue,
+                members,
+                member_url=config.member_url,
+                takedowns=takedowns,
+                faces=member_faces,
+            )
             views.append(
                 IssueView(
                     shown,

@@ -19,6 +19,7 @@ from chorus.cli.common import Site, console, errors, pass_site, print_problems, 
 if TYPE_CHECKING:
     from chorus.common.config import Config
     from chorus.fetch.run import FetchReport, MemberReport
+    from chorus.members.registry import Member
 
 # In a fetch report: new and updated files listed one by one up to this many; every member
 # listed up to this many members (past it, only those with news).
@@ -91,7 +92,28 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     _print_report(report, trusted=trusted, every_member=every_member, consent=consent)
     if config.fetch_images:
         _fetch_images(config, report)
+        _fetch_avatars(config, chosen)
     sys.exit(0 if report.ok and registry.ok else 1)
+
+
+def _fetch_avatars(config: Config, members: list[Member]) -> None:
+    """Keep members' avatars in the repository, resized (chorus.fetch.avatars); a failure
+    keeps the avatar fetched before and is named, but fails no fetch."""
+    from chorus.fetch.avatars import fetch_avatars
+
+    avatars = fetch_avatars(config, members)
+    if avatars.fetched or avatars.failed:
+        console.print(
+            f"Avatars: {len(avatars.fetched)} fetched, {avatars.unchanged} unchanged, "
+            f"{len(avatars.failed)} failed",
+            soft_wrap=True,
+        )
+    for handle, (url, why) in sorted(avatars.failed.items()):
+        console.print(
+            f"  [yellow]avatar[/yellow]  {escape(handle)}: {escape(url)}: {escape(why)} "
+            "(the avatar kept before, or a generated picture, is shown)",
+            soft_wrap=True,
+        )
 
 
 def _fetch_images(config: Config, report: FetchReport) -> None:

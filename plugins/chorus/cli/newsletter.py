@@ -21,6 +21,7 @@ from rich.table import Table
 
 from chorus.common.config import ConfigError
 from chorus.common.sanitize import plain_text
+from chorus.fetch.faces import faces
 from chorus.members.registry import Member
 from chorus.members.takedowns import Takedowns, TakedownsError, load_takedowns
 from chorus.newsletter.addresses import AddressError, parse_address
@@ -182,8 +183,14 @@ def _render(site: Site, issue: Issue) -> tuple[NewsletterConfig, Rendered, str]:
     config = _config(site)
     try:
         site_url = public_site_url(config.site_url)
+        members = _members(site)
         rendered = render(
-            issue, _members(site), config, site_url=site_url, takedowns=_takedowns(site)
+            issue,
+            members,
+            config,
+            site_url=site_url,
+            takedowns=_takedowns(site),
+            faces=faces(members, site.config),
         )
     except EmailError as error:
         raise click.ClickException(str(error)) from None

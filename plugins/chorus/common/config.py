@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_MEDIA_STATE_FILE": "community/media-state.json",
     "CHORUS_MAX_IMAGE_BYTES": 5 * 1024 * 1024,
     "CHORUS_EXCLUDE_TAGS": (),
+    # Member avatars fetched and resized by `chorus fetch` (chorus.fetch.avatars).
+    "CHORUS_AVATARS_DIR": "images/avatars",  # under content/, in STATIC_PATHS
+    "CHORUS_MAX_AVATAR_BYTES": 2 * 1024 * 1024,
+    # Share cards (the chorus_cards plugin): the newest posts with a card of their own.
+    "CHORUS_SHARE_CARD_POSTS": 50,
     # Sending Webmentions (chorus.mentions; `chorus mentions send`).
     "CHORUS_WEBMENTION_LOG": "webmention-log.json",
     "CHORUS_WEBMENTION_TIMEOUT": 15,
@@ -138,6 +143,14 @@ class Config:
     images_prefix: str = "{static}/images/community"  # how post files refer to images_dir
     media_manifest: Path = Path("content/community/media-state.json")
     max_image_bytes: int = 5 * 1024 * 1024
+    avatars_dir: Path = Path("content/images/avatars")
+    avatars_prefix: str = "images/avatars"  # where avatars_dir is on the site, under SITEURL
+    max_avatar_bytes: int = 2 * 1024 * 1024
+
+    @property
+    def avatar_manifest(self) -> Path:
+        """What each avatar URL last answered and which resized files it gave (committed)."""
+        return self.state_file.with_name("avatar-state.json")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Config:
@@ -158,6 +171,11 @@ class Config:
         images = str(value["CHORUS_IMAGES_DIR"]).strip("/")
         if not images or ".." in Path(images).parts:
             raise ConfigError(f"CHORUS_IMAGES_DIR must be a folder under content/, not {images!r}")
+        avatars = str(value["CHORUS_AVATARS_DIR"]).strip("/")
+        if not avatars or ".." in Path(avatars).parts:
+            raise ConfigError(
+                f"CHORUS_AVATARS_DIR must be a folder under content/, not {avatars!r}"
+            )
         site_name = str(settings.get("SITENAME") or "A Chorus site")
         site_url = str(settings.get("SITEURL") or "")
         user_agent = value["CHORUS_USER_AGENT"] or (
@@ -189,6 +207,9 @@ class Config:
             images_prefix="{static}/" + images,
             media_manifest=content_dir / value["CHORUS_MEDIA_STATE_FILE"],
             max_image_bytes=positive("CHORUS_MAX_IMAGE_BYTES", int),
+            avatars_dir=content_dir / avatars,
+            avatars_prefix=avatars,
+            max_avatar_bytes=positive("CHORUS_MAX_AVATAR_BYTES", int),
         )
 
 

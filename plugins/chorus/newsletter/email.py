@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from chorus.common.urls import web_url
+from chorus.fetch.faces import Face
 from chorus.members.registry import Member
 from chorus.members.takedowns import Takedowns
 from chorus.newsletter.addresses import ascii_domain
@@ -114,12 +115,19 @@ def render(
     config: NewsletterConfig,
     *,
     site_url: str,
+    faces: Mapping[str, Face] | None = None,
     takedowns: Takedowns | None = None,
 ) -> Rendered:
-    """The issue's HTML (CSS inlined) and plain text, every URL absolute."""
+    """The issue's HTML (CSS inlined) and plain text, every URL absolute; ``faces``: each
+    member's picture, shown by their name."""
     base = public_site_url(site_url)
     shown = present(
-        issue, members, member_url=config.member_url, base_url=base + "/", takedowns=takedowns
+        issue,
+        members,
+        member_url=config.member_url,
+        base_url=base + "/",
+        takedowns=takedowns,
+        faces=faces,
     )
     issue = shown.issue  # without what was withheld since the issue was built
     issue_url = f"{base}/{config.issue_url(issue.number)}"

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import markdown
 
 from chorus.common.sanitize import sanitize_html
+from chorus.fetch.faces import Face
 from chorus.members.registry import Member
 from chorus.members.takedowns import Takedowns
 from chorus.newsletter.collect import default_summary
@@ -31,6 +32,14 @@ class Person:
     url: str | None = None  # their member page, relative to SITEURL
     site: str | None = None  # their own home page
     avatar: str | None = None  # as in the member file: an absolute URL or a path under content/
+    face: Face | None = None  # the picture pages show of them (chorus.fetch.faces)
+
+    def photo_url(self, base: str, size: int = 64) -> str | None:
+        """Their face's absolute URL (``base``: the site's), for email."""
+        if self.face is None:
+            return None
+        source = self.face.src(size)
+        return source if "://" in source else f"{base}/{source}"
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,13 @@ class Presented:
         return sum(len(section.entries) for section in self.sections)
 
 
-def person(who: str, members: Mapping[str, Member], member_url: str) -> Person:
-    """A handle becomes the member (name, page, site, avatar); anything else is a name."""
+def person(
+    who: str,
+    members: Mapping[str, Member],
+    member_url: str,
+    faces: Mapping[str, Face] | None = None,
+) -> Person:
+    """A handle becomes the member (name, page, site, face); anything else is a name."""
     member = members.get(who)
     if member is None:
         return Person(name=who)
@@ -84,6 +98,7 @@ def person(who: str, members: Mapping[str, Member], member_url: str) -> Person:
         url=member_url.format(handle=member.handle),
         site=member.site,
         avatar=member.avatar,
+        face=(faces or {}).get(member.handle),
     )
 
 
@@ -94,8 +109,10 @@ def present(
     member_url: str = "members/{handle}/",
     base_url: str | None = None,
     takedowns: Takedowns | None = None,
+    faces: Mapping[str, Face] | None = None,
 ) -> Presented:
-    """The issue for templates; ``base_url`` makes the intro's relative links absolute.
+    """The issue for templates; ``base_url`` makes the intro's relative links absolute;
+    ``faces``: each member's picture, by handle.
 
     An issue not sent yet leaves out what changed since it was built: posts taken down, and
     posts of members who now keep theirs out of the newsletter.
@@ -104,7 +121,7 @@ def present(
         issue = without_withheld(issue, members, takedowns or Takedowns())
 
     def who(name: str) -> Person:
-        return person(name, members, member_url)
+        return person(name, members, member_url, faces)
 
     sections = tuple(
         Section(
