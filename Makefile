@@ -67,9 +67,10 @@ lint: $(VENV)/.installed-test  ## Check style with ruff
 bench: $(VENV)/.installed-test  ## Run the benchmarks (fetch 500 feeds, build 2,000 posts)
 	$(BIN)/python bench/run.py
 
-screenshot: $(VENV)/.installed-test $(VENV)/.chromium  ## Regenerate docs/screenshot.png from the demo site
-	$(BIN)/python -m pytest -q tests/test_browser.py -k readme_screenshot
-	cp tests/artifacts/screenshots/readme.png docs/screenshot.png
+screenshot: $(VENV)/.installed-test $(VENV)/.chromium  ## Regenerate docs/screenshots/ (375 and 1280 px, light and dark)
+	$(BIN)/python -m pytest -q tests/test_browser.py -k readme_screenshots
+	mkdir -p docs/screenshots
+	cp tests/artifacts/screenshots/readme-*.png docs/screenshots/
 
 dist: $(VENV)/.installed-dist  ## Build the sdist and the wheel into dist/ and check them
 	rm -rf dist

@@ -28,7 +28,9 @@ PLUGINS = [
     "chorus_mentions",
     "chorus_search",
     "chorus_sitemap",
+    "chorus_takedowns",
     "chorus_newsletter",
+    "chorus_cards",
     "chorus_render_cache",
 ]
 
@@ -46,6 +48,13 @@ PAGE_SAVE_AS = "{slug}/index.html"
 AUTHOR_SAVE_AS = ""
 AUTHORS_SAVE_AS = ""
 DEFAULT_PAGINATION = 10
+# Lists of posts are paginated from the oldest (CHORUS_FIXED_PAGES): the newest posts at the
+# list's own URL, then page/N/ with N counted from the oldest page, so a full page keeps its URL
+# and its posts for good, and a new post changes only the first page.
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
 # Pelican's own pages, plus the search page and a 404 page for static hosts to serve.
 DIRECT_TEMPLATES = ["index", "tags", "categories", "archives", "search", "404"]
 SEARCH_SAVE_AS = "search/index.html"

@@ -24,7 +24,7 @@ from synthetic import (
 
 BUILD_MEMBERS = 50
 BUILD_RUNS = 5  # per site, alternating; the best of them counts, as timeit does
-TARGET_BUILD_RATIO = 1.25
+TARGET_BUILD_RATIO = 0.8  # issue 18: Chorus's richer pages in less time than Pelican's own
 
 
 class BuildSites:

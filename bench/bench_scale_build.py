@@ -14,7 +14,7 @@ from synthetic import SCALE_HTML_BYTES
 SCALE_POSTS = 10_000
 SCALE_BUILD_MEMBERS = 200  # 50 posts each
 SCALE_BUILD_RUNS = 2  # full builds, then rebuilds (one new post before each); the best counts
-TARGET_REBUILD_RATIO = 0.5
+TARGET_REBUILD_RATIO = 0.1  # issue 18: a rebuild that costs one post
 
 
 def bench_scale_build(posts: int, work: Path, results: Results) -> None:
@@ -79,13 +79,20 @@ def bench_scale_build(posts: int, work: Path, results: Results) -> None:
             f"scale build: {labels[name]}, rebuild / full",
             round(ratio, 3),
             "x",
-            f"< {TARGET_REBUILD_RATIO:g}" if ours else "",
-            ratio < TARGET_REBUILD_RATIO if ours else None,
+            f"<= {TARGET_REBUILD_RATIO:g}" if ours else "",
+            ratio <= TARGET_REBUILD_RATIO if ours else None,
             note=f"in CPU time {again[name].cpu_seconds:.1f} / {full[name].cpu_seconds:.1f} s = "
             f"{again[name].cpu_seconds / full[name].cpu_seconds:.2f}x; articles processed: "
             f"{', '.join(map(str, counts))}"
             + ("" if counts == expected else f" (expected {', '.join(map(str, expected))})"),
         )
+    peak = tree_details(full["ours"]).get("peak_mb")
+    results.add(
+        f"scale build: Chorus site, peak memory of the full build of {sites.posts} posts",
+        peak,
+        "MB",
+        note="summed resident memory of the pelican process tree, sampled every 50 ms",
+    )
     results.details["scale_build"] = {
         "posts": sites.posts,
         "members": SCALE_BUILD_MEMBERS,

@@ -30,17 +30,32 @@ def serve_feeds(
     stall (half of them send nothing more, half trickle a byte a second) until the client hangs
     up or ``stall_max`` seconds pass; on their first request only, or on every request, as
     /control?stall=first|always says (default: first; /control?forget=1 starts over).
+    /control?reload=1 reads the feed files again.
     """
     from aiohttp import web
 
-    if isinstance(feeds, int):
-        documents = {f"/feeds/{handle_of(i)}.xml": feed_document(i) for i in range(1, feeds + 1)}
-    else:
-        documents = {path: (Path(file).read_bytes(), kind) for path, (file, kind) in feeds.items()}
-    etags = {
-        path: '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-        for path, (body, _) in documents.items()
-    }
+    documents: dict[str, tuple[bytes, str]] = {}
+    etags: dict[str, str] = {}
+
+    def load() -> None:
+        """The feeds and their ETags, (again) from the files: /control?reload=1 after a feed
+        file has changed, as a member's feed does when they post."""
+        if isinstance(feeds, int):
+            documents.update(
+                {f"/feeds/{handle_of(i)}.xml": feed_document(i) for i in range(1, feeds + 1)}
+            )
+        else:
+            documents.update(
+                {path: (Path(file).read_bytes(), kind) for path, (file, kind) in feeds.items()}
+            )
+        etags.update(
+            {
+                path: '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+                for path, (body, _) in documents.items()
+            }
+        )
+
+    load()
     trickling = set(sorted(stalling)[1::2])
     stats = {"200": 0, "304": 0, "404": 0, "stalled": 0, "bytes_sent": 0}
     control = {"stall": "first"}
@@ -103,6 +118,8 @@ def serve_feeds(
             control["stall"] = request.query["stall"]
         if "forget" in request.query:
             asked_before.clear()
+        if "reload" in request.query and not isinstance(feeds, int):
+            load()
         return web.json_response(control)
 
     async def main() -> None:

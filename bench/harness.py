@@ -42,14 +42,17 @@ class Run:
     tree: TreeSampler | None = None  # memory and CPU per process, when sampled
 
 
-def run(command: list[str], cwd: Path, *, sample: bool = False) -> Run:
+def run(
+    command: list[str], cwd: Path, *, sample: bool = False, env: dict[str, str] | None = None
+) -> Run:
     """Run a command and time it (wall clock, from spawn to exit).
 
     The command runs in a session of its own; whatever happens (a time-out, an interruption),
     its whole process group is killed afterwards, so no worker process outlives it. With
     ``sample``, the summed memory of the process and its descendants is sampled while it runs.
+    ``env`` adds to (or replaces) variables of this process's environment.
     """
-    env = {k: v for k, v in os.environ.items() if k != "CHORUS_SETTINGS"}
+    env = {k: v for k, v in os.environ.items() if k != "CHORUS_SETTINGS"} | (env or {})
     # Only the command's tree is reaped in this window (the feed server lives on), so the
     # difference is the CPU time of the command and of every descendant it waited for.
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -1,5 +1,6 @@
 """Chorus benchmarks: fetch feeds from a local server, build sites against Pelican, and scale.
 
+The peers: pelican-feed-planet and pelican-aio-planet against Chorus on the same 50 feeds.
 The scale run: 2,000 feeds (2 % of them stalling) against a feedparser baseline, and a
 10,000-post site rebuilt after one new post with Pelican's content cache.
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from bench_build import bench_build
 from bench_fetch import bench_fetch
+from bench_peers import bench_peers
 from bench_scale_build import SCALE_POSTS, bench_scale_build
 from bench_scale_fetch import SCALE_FEEDS, bench_scale_fetch
 from harness import REPO, Results, environment, print_table
@@ -38,7 +40,7 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=2000, help="posts to build (default 2000)")
     parser.add_argument(
         "--only",
-        choices=("fetch", "build", "scale", "scale-fetch", "scale-build"),
+        choices=("fetch", "build", "peers", "scale", "scale-fetch", "scale-build"),
         help="run one benchmark only (scale-fetch and scale-build: one half of the scale run)",
     )
     parser.add_argument(
@@ -80,6 +82,7 @@ def main() -> int:
         benches: list[tuple[str, Any]] = [
             ("fetch", lambda: bench_fetch(options.feeds, work, results)),
             ("build", lambda: bench_build(options.posts, work, results)),
+            ("peers", lambda: bench_peers(work, results)),
             (
                 "scale-fetch",
                 lambda: bench_scale_fetch(options.scale_feeds, work, results, options.profile),

@@ -127,14 +127,20 @@ def feed_document(
     entries: int = ENTRIES_PER_FEED,
     html_bytes: int = ENTRY_HTML_BYTES,
     rich: bool = False,
+    *,
+    atom: bool | None = None,
+    extra: tuple[SyntheticEntry, ...] = (),
 ) -> tuple[bytes, str]:
-    """The member's feed: RSS 2.0 for odd members, Atom 1.0 for even ones; (bytes, content type)."""
+    """The member's feed: RSS 2.0 for odd members, Atom 1.0 for even ones, unless ``atom``
+    says which; ``extra`` entries come first (newer posts); (bytes, content type)."""
     handle, site = handle_of(member), site_of(member)
     items = [
-        synthetic_entry(member, number, entries, html_bytes, rich) for number in range(entries)
+        *extra,
+        *(synthetic_entry(member, number, entries, html_bytes, rich) for number in range(entries)),
     ]
     esc = html.escape
-    if member % 2:
+    rss = bool(member % 2) if atom is None else not atom
+    if rss:
         lines = [
             '<?xml version="1.0" encoding="utf-8"?>',
             '<rss version="2.0"><channel>',

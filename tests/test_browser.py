@@ -79,11 +79,11 @@ def first_post(handle: str) -> str:
 
 PAGES = {
     "home": "",
-    "home-page-2": "index2.html",
+    "home-page-oldest": "page/1/",
     "post-full-copy": first_post("mira"),
     "post-excerpt": first_post("priya"),
     "post-link-only": first_post("jun"),
-    "post-hostile-feed": first_post("olu"),
+    "post-with-images": "posts/2026/faster-shuttles-with-numpy-724fa91f/",
     "post-original": "posts/2026/reading-a-wif-file-by-hand/",
     "member": "members/mira/",
     "community": "members/",
@@ -270,12 +270,47 @@ def test_the_accessibility_check_catches_what_it_should(browser):
     assert {"image-alt", "color-contrast"} <= found
 
 
-def test_readme_screenshot(demo, browser):
-    """The picture in the README (`make screenshot` copies it to docs/screenshot.png)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    visit = Visit(browser, demo + PAGES["post-full-copy"], viewport={"width": 1100, "height": 760})
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_page_scrolls_sideways_on_a_phone(demo, browser, name):
+    """375 px, the most common phone width: the feed-health table, long URLs and the face
+    strip included, nothing is wider than the screen."""
+    visit = Visit(browser, demo + PAGES[name], viewport={"width": 375, "height": 800})
     try:
-        path = ARTIFACTS / "readme.png"
+        width = visit.page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 375, f"{name} is {width}px wide at 375px"
+        # Nor is a table, where a scrolling box would hide its last columns off-screen.
+        hidden = visit.page.evaluate(
+            "[...document.querySelectorAll('.table-wrap')]"
+            ".filter(e => e.scrollWidth > e.clientWidth).length"
+        )
+        assert hidden == 0, f"{name}: a table scrolls sideways at 375px"
+        # And a feed's address reads as one, not broken every few characters.
+        lines = visit.page.evaluate(
+            "Math.max(0, ...[...document.querySelectorAll('.health-url')].map(e => Math.round("
+            "e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))))"
+        )
+        assert lines <= 2, f"{name}: a feed's address takes {lines} lines at 375px"
+    finally:
+        visit.close()
+
+
+README_SHOTS = {"home": PAGES["home"]}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("name", list(README_SHOTS))
+def test_readme_screenshots(demo, browser, name, width, scheme):
+    """The pictures in the README: `make screenshot` copies them to docs/screenshots/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    visit = Visit(
+        browser,
+        demo + README_SHOTS[name],
+        color_scheme=scheme,
+        viewport={"width": width, "height": 1100 if width > 1000 else 1400},
+    )
+    try:
+        path = ARTIFACTS / f"readme-{name}-{width}-{scheme}.png"
         visit.page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000
     finally:

@@ -201,3 +201,31 @@ def test_fast_reader_and_pelicans_reader_agree(community):
         assert fast.content == slow.content
         assert fast.metadata == slow.metadata
         assert bool(fast.content) == bool(fast.metadata.get("summary"))
+
+
+def test_the_demo_shows_a_real_community_not_debris(tmp_path):
+    """The demo as committed: no hostile sample content (it lives in tests/hostile/), and no
+    post shows what sanitizing left behind (issue 17)."""
+    from bs4 import BeautifulSoup
+
+    root = tmp_path / "demo"
+    shutil.copytree(REPO / "content", root / "content")
+    Pelican(read_settings(str(write_site_settings(root)))).run()
+    attacks = (b"javascript:", b"<script", b"&lt;script", b"onerror", b"<form", b"&lt;form")
+    for feed in (REPO / "content" / "sample-feeds").glob("*-*.*"):
+        assert not [a for a in attacks if a in feed.read_bytes().lower()], feed
+    shown = 0
+    for path in (root / "output" / "posts").rglob("index.html"):
+        body = BeautifulSoup(path.read_text(), "html.parser").find(class_="e-content")
+        if body is None:
+            continue
+        shown += 1
+        assert not body.find_all("img", src=False), path
+        assert not body.find_all("a", href=False), path
+        assert not [p for p in body.find_all("p") if not p.get_text(strip=True) and not p.find()]
+        assert '">' not in body.get_text(), path
+        assert not body.find_all(["button", "form", "input"]), path
+    assert shown > 10
+    # Images of posts are served from the site itself.
+    home = BeautifulSoup((root / "output" / "index.html").read_text(), "html.parser")
+    assert all("://" not in img["src"] for img in home.find_all("img"))

@@ -93,6 +93,7 @@ def test_json_ld_names_the_author_and_the_original(published):
         "name": "Ada Lovelace",
         "url": "https://ada.example/",
         "sameAs": ["https://github.com/ada", "https://social.example/@ada"],
+        "image": f"{SITE}/images/ada.svg",
     }
     assert data["isBasedOn"] == "https://ada.example/posts/looms/"
     assert data["url"].startswith(f"{SITE}/posts/2026/")

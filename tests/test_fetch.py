@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -14,6 +15,7 @@ from chorus.common.config import Config
 from chorus.fetch.run import run_fetch
 from chorus.fetch.store import read_stored
 from chorus.members.registry import load_registry
+from conftest import FEEDS
 
 
 def rss(*items: str, title: str = "Test feed", link: str = "https://blog.example/") -> str:
@@ -589,3 +591,116 @@ def test_entries_of_one_page_and_one_landing_page_are_distinct_posts(site, feed_
     changed = {name for name in titles if titles[name] != after[name]}
     assert len(changed) == 1 and after[changed.pop()] == "Note 7 (edited)", result.output
     assert len(site.posts("dave")) == 53
+
+
+def left_out_feed() -> str:
+    """Eight entries: three posts, one of them twice, two without an http(s) link, and the two
+    oldest past a cap of six."""
+
+    def entry(title: str, link: str | None, guid: str, day: str) -> str:
+        href = f"<link>{link}</link>" if link else ""
+        return (
+            f"<item><title>{title}</title>{href}<guid isPermaLink='false'>{guid}</guid>"
+            f"<pubDate>{day} GMT</pubDate></item>"
+        )
+
+    return rss(
+        entry("One", "https://blog.example/1/", "one", "Mon, 02 Nov 2026 10:00:00"),
+        entry("Two", "https://blog.example/2/", "two", "Tue, 03 Nov 2026 10:00:00"),
+        entry("Three", "https://blog.example/3/", "three", "Wed, 04 Nov 2026 10:00:00"),
+        entry("One again", "https://blog.example/1/", "one", "Sun, 08 Nov 2026 10:00:00"),
+        entry("Scripted", "javascript:alert(1)", "js", "Fri, 06 Nov 2026 10:00:00"),
+        entry("Nowhere", None, "nowhere", "Sat, 07 Nov 2026 10:00:00"),
+        entry("Old", "https://blog.example/old/", "old", "Wed, 01 Jan 2020 10:00:00"),
+        entry("Older", "https://blog.example/older/", "older", "Tue, 31 Dec 2019 10:00:00"),
+    )
+
+
+LEFT_OUT_NOTES = [
+    "2 entries have no http(s) link to the post, so nothing to credit",
+    "2 entries over the 6-entry cap, the newest 6 kept (CHORUS_MAX_ENTRIES_PER_FEED)",
+    "1 duplicate entry in the feed (the same id as an earlier entry, or with no id the same link)",
+]
+
+
+def test_left_out_entries_are_reported_alike_by_fetch_and_preview(site, feed_server, cli):
+    site.write_settings(CHORUS_MAX_ENTRIES_PER_FEED=6)
+    url = feed_server.add("/f.xml", left_out_feed())
+    site.member("ada", feeds=[url], trusted=True)
+
+    preview = cli("members", "preview", "--limit=0").output
+    fetched = cli("fetch").output
+    assert len(site.posts("ada")) == 3
+    # new, updated, unchanged, skipped: the five entries left out count as skipped.
+    assert re.search(r"ada\s+│\s+3\s+│\s+0\s+│\s+0\s+│\s+5\s+│", fetched), fetched
+    fetch_notes = re.findall(rf"skipped ada: {re.escape(url)}: (.*)", fetched)
+    preview_notes = re.findall(r"^\s+skipped (.*)$", preview, flags=re.MULTILINE)
+    assert fetch_notes == preview_notes == LEFT_OUT_NOTES, (fetched, preview)
+
+
+SPONSORS = (FEEDS / "atom10-sponsors-without-ids-or-links.xml").read_text(encoding="utf-8")
+
+
+def test_entries_without_id_or_link_are_distinct_posts_across_runs(site, feed_server, cli):
+    url = feed_server.add("/news.atom", SPONSORS, headers={"Content-Type": "application/atom+xml"})
+    site.member("nina", feeds=[url], trusted=True)
+    # Another member whose feed says the very same: their posts are theirs, never merged.
+    other = feed_server.add(
+        "/same.atom", SPONSORS, headers={"Content-Type": "application/atom+xml"}
+    )
+    site.member("omar", feeds=[other], trusted=True)
+    cli("fetch")
+    posts = site.posts("nina")
+    assert len(posts) == 3 and len(site.posts("omar")) == 3
+    before = {path: path.read_bytes() for path in posts}
+
+    # The same bytes parsed again (not just answered "unchanged"): the same three posts.
+    (site.community / "fetch-state.json").unlink()
+    again = cli("fetch").output
+    assert re.search(r"nina\s+│\s+0\s+│\s+0\s+│\s+3\s+│", again), again
+    assert {path: path.read_bytes() for path in site.posts("nina")} == before
+
+    # One byte of one entry's title changes: a post of its own; no other post is touched.
+    feed_server.add(
+        "/news.atom",
+        SPONSORS.replace("Sponsor: Globex", "Sponsor: Globez"),
+        headers={"Content-Type": "application/atom+xml"},
+    )
+    changed = cli("fetch").output
+    assert re.search(r"nina\s+│\s+1\s+│\s+0\s+│", changed), changed
+    assert {path: path.read_bytes() for path in posts} == before
+    assert len(site.posts("nina")) == 4
+
+
+def test_characters_xml_forbids_never_reach_a_post_file(site, feed_server, cli):
+    url = feed_server.add("/bell.xml", (FEEDS / "rss20-control-characters.xml").read_bytes())
+    site.member("bea", feeds=[url], trusted=True, consent="full")
+    cli("fetch")
+    (post,) = site.posts("bea")
+    text = post.read_text(encoding="utf-8")
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", text), repr(text)
+    assert "<title>Esc[31m red</title>" in text and "Raw ESC and BEL" in text
+    site.build()
+    page = site.page(f"posts/2026/{post.stem}")
+    assert page.find("h1").get_text(strip=True) == "Esc[31m red"
+    for feed in site.output.glob("feeds/*.xml"):
+        ElementTree.parse(feed)  # every feed the site writes is XML a reader can parse
+
+
+def test_a_post_from_before_content_ids_is_updated_not_doubled(site, feed_server, cli):
+    # Earlier versions gave entries without id or link the feed's URL as their id, and kept
+    # only the first of them: that post is the first entry's, and stays its file.
+    url = feed_server.add("/news.atom", SPONSORS, headers={"Content-Type": "application/atom+xml"})
+    site.member("nina", feeds=[url], trusted=True)
+    cli("fetch")
+    acme = [post for post in site.posts("nina") if "Acme" in post.read_text()]
+    (first,) = [post for post in acme if meta(post)["date"].startswith("2026-11-02")]
+    for post in site.posts("nina"):
+        if post != first:
+            post.unlink()
+    old_id = meta(first)["chorus_id"]
+    first.write_text(first.read_text().replace(old_id, url))
+    (site.community / "fetch-state.json").unlink()
+    result = cli("fetch").output
+    assert re.search(r"nina\s+│\s+2\s+│\s+1\s+│\s+0\s+│\s+0\s+│", result), result
+    assert meta(first)["chorus_id"] == old_id and len(site.posts("nina")) == 3

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -134,3 +137,85 @@ def test_repeated_failures_are_counted_and_reported(site, feed_server, cli):
     health = state_of(site, url)
     assert "failures" not in health and "last_error" not in health
     assert health["last_success"] == datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+class _ResettingServer:
+    """A raw HTTP/1.1 server on 127.0.0.1 that counts requests by path: it answers ``/a`` with
+    a feed and keeps the connection open, and resets the connection (RST, no answer) on any
+    request for ``/b``, the way a crashing backend or an overloaded proxy does."""
+
+    def __init__(self, feed: bytes) -> None:
+        self.feed = feed
+        self.requests: list[tuple[int, str]] = []  # (connection number, path)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        connections = 0
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            connections += 1
+            threading.Thread(
+                target=self._handle, args=(connection, connections), daemon=True
+            ).start()
+
+    def _handle(self, connection: socket.socket, number: int) -> None:
+        with connection, connection.makefile("rb") as reader:
+            while True:
+                request_line = reader.readline()
+                if not request_line:
+                    return
+                while reader.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # the headers; a GET has no body
+                path = request_line.split()[1].decode()
+                self.requests.append((number, path))
+                if path != "/a":
+                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                    connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    return
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(self.feed), self.feed)
+                )
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.listener.close()
+
+
+def test_a_connection_reset_costs_one_request_not_two(site, cli):
+    # aiohttp silently sends an idempotent request again when its connection is reset; a fetch
+    # asks each feed once, reports the failure, and asks again on the next run.
+    server = _ResettingServer(rss(item("fine")).encode())
+    base = server.base
+    try:
+        site.write_settings(CHORUS_CONCURRENCY=1)  # /b then goes over /a's kept-alive connection
+        site.member("ada", feeds=[f"{base}/a"])
+        site.member("bob", feeds=[f"{base}/b"])
+        result = cli("fetch", expect=1)
+        first_run = list(server.requests)
+        cli("fetch", expect=1)  # a failed feed is asked again on the next run, once
+    finally:
+        server.close()
+    assert [path for _, path in first_run] == ["/a", "/b"]
+    assert first_run[0][0] == first_run[1][0]  # one connection, used twice
+    assert [path for _, path in server.requests] == ["/a", "/b", "/a", "/b"]
+    assert f"bob: {base}/b: the connection was reset before the server answered" in (
+        " ".join(result.output.split())
+    )
+    assert len(site.posts("ada")) == 1
+    state = state_of(site, f"{base}/b")
+    assert state["failures"] == 2 and "reset" in state["last_error"]

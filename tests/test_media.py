@@ -27,7 +27,7 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>'
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        pytest.param(SVG, "not an image we can read", id="svg-refused"),
+        pytest.param(SVG, "SVG is not kept", id="svg-refused"),
         pytest.param(picture("1", (20_001, 2)), "over the cap", id="too-wide"),
         pytest.param(picture("1", (8_000, 6_000)), "over the cap", id="too-many-pixels"),
         pytest.param(picture()[:60], "broken", id="truncated"),
@@ -71,7 +71,7 @@ def test_post_images_are_fetched_kept_and_served_from_the_site(site, feed_server
     result = cli("fetch", "--no-progress")
     assert "Images: 3 fetched" in result.output
     assert "left on their sites" in result.output
-    assert "/img/diagram.svg: not an image we can read" in result.output
+    assert "/img/diagram.svg: SVG is not kept" in result.output
     assert "/img/big.png" in result.output and "HTTP 404" in result.output
 
     kept = sorted(p for p in (site.content / "images" / "community").rglob("*") if p.is_file())

@@ -410,6 +410,27 @@ def test_email_credits_every_contributor_and_links_both_pages(issue_site):
     assert page.find("a", href="https://loom.example/archives.html")
 
 
+def test_email_shows_each_contributors_face_from_the_site(issue_site, cli, tmp_path):
+    site, _ = issue_site
+    site.build()  # the site the email's pictures are on
+    cli("newsletter", "email", "-o", str(tmp_path))
+    message = email.message_from_bytes(
+        (tmp_path / "issue-0001.eml").read_bytes(), policy=email.policy.default
+    )
+    page = BeautifulSoup(message.get_body(("html",)).get_content(), "html.parser")
+    thanks = page.find("h2", string="Thank you").find_parent("td")
+    faces = {img["alt"]: img["src"] for img in thanks.find_all("img")}
+    # Ada's avatar is a file under content/; Bob gave none: his generated picture.
+    assert faces["Ada Lovelace"] == f"{SITE_URL}/images/ada.svg"
+    assert faces["Bob Weaver"].startswith(f"{SITE_URL}/images/avatars/generated/")
+    assert (site.output / faces["Bob Weaver"].removeprefix(f"{SITE_URL}/")).is_file()
+    assert all(img["width"] == img["height"] == "32" for img in thanks.find_all("img"))
+    # Beside each byline, a face the name next to it describes.
+    ada = page.find("a", string="Ada on looms").find_parent("td")
+    assert ada.find("img", src=faces["Ada Lovelace"], alt="", role="presentation")
+    assert check_message(message, allowed=[UNSUBSCRIBE]) == []
+
+
 def test_plain_text_alternative_has_every_link(issue_site):
     site, _ = issue_site
     _, _, rendered = rendered_issue(site)

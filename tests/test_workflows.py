@@ -3,6 +3,7 @@ every `chorus` command line they run names a real command and real options."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -215,3 +216,64 @@ def test_the_gitlab_and_cron_recipes_in_the_docs_hold_together(tmp_path):
     seen = {resolve(words, "docs/deploy.md") for words in chorus_commands("\n".join(scripts))}
     seen |= {resolve(words, "docs/deploy.md") for words in chorus_commands(cron)}
     assert {"chorus fetch", "chorus approve", "chorus build", "chorus members preview"} <= seen
+
+
+def run_step(path: Path, name: str, site: Path, outputs: Path) -> dict[str, str]:
+    """Run the step ``name`` of workflow ``path`` in ``site`` with bash, as a runner does (the
+    environment it sets for the step, GITHUB_OUTPUT); the outputs the step wrote."""
+    [step] = [
+        s for job in load(path)["jobs"].values() for s in job["steps"] if s.get("name") == name
+    ]
+    outputs.write_text("")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_STEP_SUMMARY": str(outputs.with_name("summary.md")),
+        "GITHUB_REF_NAME": "main",
+    }
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=site, env=env, check=True)
+    return dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
+
+
+def git(site: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=site, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_a_fetch_with_nothing_new_starts_no_build(tmp_path):
+    """The scheduled fetch starts the deploy (the build) only when git has something new: run
+    its own Fetch and Commit steps twice in a real site and repository (the demo feeds, offline);
+    the first brings posts, the second nothing, and commits, pushes and deploys nothing."""
+    site = tmp_path / "site"
+    create_site(
+        site,
+        SiteAnswers(
+            name="Knit", url="https://knit.example", editor="Ana", contact="a@knit.example"
+        ),
+    )
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(origin)], check=True)
+    git(site, "init", "--quiet", "-b", "main")
+    git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "add", "--all")
+    git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "commit", "-qm", "Start")
+    git(site, "remote", "add", "origin", str(origin))
+    git(site, "push", "--quiet", "origin", "main")
+    fetch = site / ".github" / "workflows" / "fetch.yml"
+    outputs = tmp_path / "outputs"
+
+    runs = []
+    for _ in range(2):
+        assert run_step(fetch, "Fetch", site, outputs) == {"status": "0"}
+        runs.append(run_step(fetch, "Commit the published posts", site, outputs))
+        runs[-1]["origin"] = git(origin, "rev-parse", "main").strip()
+    assert runs[0]["pushed"] == "true"
+    assert runs[1] == {"pushed": "false", "origin": runs[0]["origin"]}
+    assert git(site, "status", "--porcelain") == ""  # the second fetch wrote nothing at all
+
+    steps = load(fetch)["jobs"]["fetch"]["steps"]
+    [deploy] = [step for step in steps if step.get("name") == "Deploy the new posts"]
+    assert deploy["if"] == "steps.commit.outputs.pushed == 'true'"
+    assert "deploy.yml" in deploy["run"]
+    # Nothing else starts a build: the deploy runs on pushes to main and by hand only.
+    assert set(load(fetch.parent / "deploy.yml")["on"]) == {"push", "workflow_dispatch"}

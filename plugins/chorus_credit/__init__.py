@@ -2,6 +2,11 @@
 feed (Atom ``<source>``, RSS ``<source url>`` and ``dc:creator``); a JSON Feed 1.1 for the site;
 schema.org JSON-LD and the robots policy on every article.
 
+Its writer is the site's (Pelican takes one writer only): besides the credited feeds, it leaves
+files alone that a build would write unchanged, and cuts lists of posts into pages numbered from
+the oldest (``chorus.site.pagination``; ``CHORUS_FIXED_PAGES``), which a new post leaves as they
+are.
+
 Reads the ``chorus_members`` context key (set by the chorus_members plugin) when it is there.
 """
 
@@ -11,6 +16,7 @@ import html
 import io
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +33,7 @@ from chorus.common.config import apply_defaults
 from chorus.common.files import WriteIfChanged
 from chorus.common.sanitize import xml_forbidden
 from chorus.site.credit import blog_posting, credit_html
+from chorus.site.pagination import paginate
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -153,9 +160,12 @@ class CreditWriter(Writer):
         self, name: str, template: Any, context: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
         """Pelican's, except that a post or page that cannot be rendered or written is left
-        out with a warning that names its file, and the build goes on."""
+        out with a warning that names its file, and the build goes on; and that lists of posts
+        are paginated from the oldest (``write_fixed_pages``)."""
         content = kwargs.get("article") or kwargs.get("page")
         if content is None:
+            if not args and self.write_fixed_pages(name, template, context, **kwargs):
+                return None
             return super().write_file(name, template, context, *args, **kwargs)
         try:
             return super().write_file(name, template, context, *args, **kwargs)
@@ -170,6 +180,93 @@ class CreditWriter(Writer):
                 error,
             )
             return None
+
+    def write_fixed_pages(
+        self,
+        name: str,
+        template: Any,
+        context: dict[str, Any],
+        paginated: dict[str, Any] | None = None,
+        template_name: str | None = None,
+        url: str | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Write a paginated list (the home page, a tag's, a category's) as pages numbered from
+        the oldest, the newest posts at the list's own URL; False if it is not one to write so
+        (Pelican's own pagination then writes it, or CHORUS_FIXED_PAGES is off).
+
+        Each page gets what Pelican gives its pages but ``articles_paginator``
+        (``articles_page``, ``articles_previous_page`` and ``articles_next_page``, and the same
+        for ``dates``), as ``chorus.site.pagination`` describes them; ``paginated={}`` then
+        makes each a single page for Pelican's writer."""
+        settings = self.settings
+        paginated_templates = settings.get("PAGINATED_TEMPLATES") or {}
+        if not name or not settings.get("CHORUS_FIXED_PAGES") or not template_name:
+            return False
+        if template_name not in paginated_templates:
+            return False
+        if paginated is None:  # as Pelican's writer picks them
+            paginated = {key: kwargs[key] for key in ("articles", "dates") if key in kwargs}
+        if not paginated:
+            return False
+        per_page = paginated_templates[template_name] or settings.get("DEFAULT_PAGINATION")
+        url = name if url is None else url
+        lists = {
+            key: paginate(
+                items,
+                per_page or None,
+                self._page_place(name, url, 1),
+                lambda number: self._page_place(name, url, max(number, 2), number),
+            )
+            for key, items in paginated.items()
+        }
+        count = len(next(iter(lists.values())))
+        for position in range(count):
+            page_kwargs = dict(kwargs)
+            for key, pages in lists.items():
+                page = pages[position]
+                page_kwargs |= {
+                    f"{key}_page": page,
+                    f"{key}_previous_page": page.newer,
+                    f"{key}_next_page": page.older,
+                }
+            super().write_file(
+                page.save_as,
+                template,
+                context,
+                paginated={},
+                template_name=template_name,
+                url=page.url,
+                **page_kwargs,
+            )
+        return True
+
+    def _page_place(
+        self, name: str, url: str, rule_page: int, number: int | None = None
+    ) -> tuple[str, str]:
+        """The URL and file of page ``number`` (``rule_page`` unless given) of the list at
+        ``name`` and ``url``, from Pelican's PAGINATION_PATTERNS: the last rule whose first
+        page is at most ``rule_page`` (the numbered pages take the rules of page 2 and over,
+        so page 1, the oldest, does not land on the list's own URL)."""
+        rules = [rule for rule in self.settings["PAGINATION_PATTERNS"] if 0 < rule[0] <= rule_page]
+        if not rules:
+            return url, name
+        _, url_pattern, save_as_pattern = rules[-1]
+        stem, extension = os.path.splitext(name)
+        directory, file_name = os.path.split(name)
+        values = {
+            "save_as": name,
+            "url": url,
+            "name": stem,
+            "base_name": directory if file_name in ("index.htm", "index.html") else stem,
+            "extension": extension,
+            "number": rule_page if number is None else number,
+        }
+        # Pelican drops one leading slash (its Page._from_settings), for the index's pages.
+        return tuple(  # type: ignore[return-value]
+            text[1:] if text.startswith("/") else text
+            for text in (url_pattern.format(**values), save_as_pattern.format(**values))
+        )
 
     def write_feed(
         self,
@@ -351,10 +448,9 @@ def _json_item(article: Any, members: dict[str, Any], base: str) -> dict[str, An
     member = members.get(getattr(article, "member", None))
     if member is not None:
         author = {"name": member.name, "url": member.site}
-        if member.avatar:
-            author["avatar"] = (
-                member.avatar if "://" in member.avatar else f"{base}/{member.avatar}"
-            )
+        photo = member.photo_url(base)
+        if photo:
+            author["avatar"] = photo
         authors = [author]
     else:
         authors = [{"name": str(a)} for a in getattr(article, "authors", [])]
@@ -414,7 +510,7 @@ def add_structured_data(generators: list[Any]) -> None:
             if member is not None:
                 author, author_url = member.name, member.site
                 same_as = [url for _, url in member.links]
-                image = member.avatar if member.avatar and "://" in member.avatar else None
+                image = member.photo_url(site_url)
             else:
                 author = ", ".join(str(a) for a in getattr(article, "authors", []))
                 author_url, same_as, image = None, [], None

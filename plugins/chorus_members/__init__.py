@@ -1,7 +1,10 @@
 """Pelican plugin: members in the template context, a page per member, a community page.
 
 Context keys: ``chorus_members`` (handle -> member view), ``chorus_member_articles`` (handle ->
-their posts, newest first) and ``chorus_members_by_activity``.
+their posts, newest first), ``chorus_members_by_activity``, ``chorus_activity`` (handle -> their
+posts per month over the year up to the site's newest post) and ``chorus_new_members`` (the
+members welcomed as new, newest first). Each article gets ``chorus_image``: the first image of
+its own that the site serves, for the cards of timelines (None for posts shared as links).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from pelican.generators import Generator
 from pelican.writers import Writer
 
 from chorus.common.config import Config, apply_defaults
+from chorus.fetch.faces import faces, generated_avatar
 from chorus.fetch.health import feed_health
 from chorus.fetch.state import load_state
 from chorus.members.registry import load_registry
+from chorus.site.activity import activity, is_new, lead_image
 from chorus.site.credit import by_activity, member_views, opml
 
 log = logging.getLogger(__name__)
@@ -29,7 +34,9 @@ class MembersGenerator(Generator):
     def generate_context(self) -> None:
         settings = self.settings
         config = Config.from_settings(settings)
-        registry = load_registry(
+        # Read already by the chorus_curated plugin (which applies each member's consent to
+        # their posts) when it is on; once a build is enough.
+        registry = self.context.get("chorus_registry") or load_registry(
             config.members_dir,
             content_dir=config.content_dir,
             local_feeds_dir=config.local_feeds_dir,
@@ -43,11 +50,17 @@ class MembersGenerator(Generator):
                 "save_as": settings["CHORUS_MEMBER_SAVE_AS"],
                 "atom_feed": settings["CHORUS_MEMBER_FEED_ATOM"],
                 "rss_feed": settings["CHORUS_MEMBER_FEED_RSS"],
+                "file_url": settings["CHORUS_MEMBER_FILE_URL"],
             },
             settings["CHORUS_REMOTE_IMAGES"],
+            faces(registry.members, config, keep_remote=settings["CHORUS_REMOTE_IMAGES"] == "keep"),
         )
         articles: dict[str, list[Any]] = {handle: [] for handle in views}
         for article in self.context.get("articles", []):
+            shown_in_full = getattr(article, "chorus_consent", None) != "link"
+            article.chorus_image = (
+                lead_image(article._content, config.content_dir) if shown_in_full else None
+            )
             handle = getattr(article, "member", None)
             if handle is None:
                 continue
@@ -72,9 +85,33 @@ class MembersGenerator(Generator):
         self.context["chorus_members"] = views
         self.context["chorus_member_articles"] = articles
         self.context["chorus_members_by_activity"] = by_activity(views, articles)
+        self._add_activity(registry.members, articles)
+
+    def _add_activity(self, members: dict[str, Any], articles: dict[str, list[Any]]) -> None:
+        """Posts per month and new members, counted back from the newest post (not from the
+        clock: the same repository builds the same pages on any day)."""
+        newest = max((a.date.date() for a in self.context.get("articles", [])), default=None)
+        if newest is None:
+            self.context["chorus_activity"] = {}
+            self.context["chorus_new_members"] = []
+            return
+        self.context["chorus_activity"] = {
+            handle: activity((post.date.date() for post in posts), newest)
+            for handle, posts in articles.items()
+        }
+        first_post = {h: posts[-1].date.date() for h, posts in articles.items() if posts}
+        days = self.settings["CHORUS_NEW_MEMBER_DAYS"]
+        new = [
+            handle
+            for handle in self.views
+            if is_new(members[handle].joined, first_post.get(handle), newest, days)
+        ]
+        new.sort(key=lambda h: (members[h].joined or first_post[h], h), reverse=True)
+        self.context["chorus_new_members"] = [self.views[handle] for handle in new]
 
     def generate_output(self, writer: Writer) -> None:
         relative = self.settings.get("RELATIVE_URLS", False)
+        self._write_generated_faces()
         template = self.get_template("member")
         for view in self.views.values():
             writer.write_file(
@@ -116,6 +153,19 @@ class MembersGenerator(Generator):
                 feeds=self.health,
                 page_name="feed-health",
             )
+
+    def _write_generated_faces(self) -> None:
+        """The generated picture of every member without an avatar of their own: drawn from
+        the handle, so a file already there is already right."""
+        for view in self.views.values():
+            if view.face is None or not view.face.generated:
+                continue
+            target = Path(self.output_path, view.face.src(0))
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(generated_avatar(view.handle))
+            # Written output, as pages are: a rebuild removes the pictures of members gone.
+            signals.content_written.send(str(target), context=self.context)
 
     def _write_blogroll(self, writer: Writer, relative: bool) -> None:
         """The human blogroll page and the OPML file of every member's public feeds."""

@@ -26,7 +26,9 @@ from pelican.writers import Writer
 
 from chorus.common.config import Config, apply_defaults
 from chorus.common.urls import web_url
+from chorus.fetch.faces import faces
 from chorus.members.registry import Member, load_registry
+from chorus.members.takedowns import Takedowns, TakedownsError, load_takedowns
 from chorus.newsletter.issue import load_issues
 from chorus.newsletter.present import Presented, present, render_intro
 from chorus.newsletter.settings import NewsletterConfig
@@ -104,11 +106,20 @@ class NewsletterGenerator(Generator):
         for problem in problems:
             log.error("newsletter issue skipped: %s", problem)
         members = self._members(config)
+        keep_remote = self.settings["CHORUS_REMOTE_IMAGES"] == "keep"
+        member_faces = faces(members, Config.from_settings(self.settings), keep_remote=keep_remote)
+        takedowns = self._takedowns()
         views: list[IssueView] = []
         for issue in reversed(issues):
             if not issue.published:
                 continue
-            shown = present(issue, members, member_url=config.member_url)
+            shown = present(
+                issue,
+                members,
+                member_url=config.member_url,
+                takedowns=takedowns,
+                faces=member_faces,
+            )
             views.append(
                 IssueView(
                     shown,
@@ -129,6 +140,15 @@ class NewsletterGenerator(Generator):
         self.context["chorus_newsletter_issues"] = views
         self.context["chorus_featured_in"] = featured
         self.context["CHORUS_NEWSLETTER_TITLE"] = config.title
+
+    def _takedowns(self) -> Takedowns:
+        """The posts taken down, which issues not sent yet leave out."""
+        path = Config.from_settings(self.settings).takedowns_file
+        try:
+            return load_takedowns(path)
+        except TakedownsError as error:
+            # Building without it would put back in an issue what was taken down.
+            raise RuntimeError(f"{error}; fix it before building (docs/members.md)") from None
 
     def _members(self, config: NewsletterConfig) -> dict[str, Member]:
         views = self.context.get("chorus_members")

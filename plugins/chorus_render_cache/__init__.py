@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Template, pass_context
+from jinja2 import FileSystemBytecodeCache, Template, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from pelican import signals
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # Per article: what Pelican keeps for itself (the whole site's context and settings, which the
 # build's fingerprint covers) rather than what the article is.
 CONTENT_INTERNALS = frozenset({"_context", "settings", "metadata"})
+COMPILED_TEMPLATES = "chorus/templates"  # under Pelican's CACHE_PATH
 _cache: PageCache | None = None  # the build under way
 _written: set[str] = set()  # the output files the build under way has written
 
@@ -193,8 +194,12 @@ def install(generators: list[Any]) -> None:
                 return super().render(*args, **kwargs)
             return cache.render(self, args[0], lambda: super(CachedTemplate, self).render(*args))
 
+    # Templates compiled to Python by the last build, for this one (Jinja checks each against
+    # its source): compiling the theme costs about a second of every build.
+    compiled = FileSystemBytecodeCache(_compiled_templates_dir(generators[0].settings))
     for environment in environments:
         environment.template_class = CachedTemplate
+        environment.bytecode_cache = compiled
         # Pelican makes new environments for each build (with --autoreload too), and templates
         # do not change during one: no need to look at a template's file each time it is used.
         environment.auto_reload = False
@@ -233,6 +238,12 @@ def _page_cache(settings: dict[str, Any]) -> PageCache | None:
         Fingerprinter(describe),
         constants=settings,
     )
+
+
+def _compiled_templates_dir(settings: dict[str, Any]) -> str:
+    directory = Path(settings["CACHE_PATH"]) / COMPILED_TEMPLATES
+    directory.mkdir(parents=True, exist_ok=True)
+    return str(directory)
 
 
 def render_fragment(cache: PageCache | None, context: Context, name: str, **values: Any) -> Markup:

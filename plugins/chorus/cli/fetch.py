@@ -19,6 +19,7 @@ from chorus.cli.common import Site, console, errors, pass_site, print_problems, 
 if TYPE_CHECKING:
     from chorus.common.config import Config
     from chorus.fetch.run import FetchReport, MemberReport
+    from chorus.members.registry import Member
 
 # In a fetch report: new and updated files listed one by one up to this many; every member
 # listed up to this many members (past it, only those with news).
@@ -55,6 +56,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     still fetched and written). Example: chorus fetch ada grace
     """
     from chorus.fetch.run import run_fetch
+    from chorus.members.takedowns import TakedownsError
 
     config = site.config
     registry = site.registry()
@@ -81,12 +83,37 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
                 done.add(feed.url)
                 bar.update(task, advance=1, description=feed.url)
 
-        report = run_fetch(config, chosen, on_feed_done=advance)
+        try:
+            report = run_fetch(config, chosen, on_feed_done=advance)
+        except TakedownsError as error:
+            raise click.ClickException(f"{error}; nothing was fetched") from None
     trusted = frozenset(member.handle for member in chosen if member.trusted)
-    _print_report(report, trusted=trusted, every_member=every_member)
+    consent = {member.handle: member.consent for member in chosen}
+    _print_report(report, trusted=trusted, every_member=every_member, consent=consent)
     if config.fetch_images:
         _fetch_images(config, report)
+        _fetch_avatars(config, chosen)
     sys.exit(0 if report.ok and registry.ok else 1)
+
+
+def _fetch_avatars(config: Config, members: list[Member]) -> None:
+    """Keep members' avatars in the repository, resized (chorus.fetch.avatars); a failure
+    keeps the avatar fetched before and is named, but fails no fetch."""
+    from chorus.fetch.avatars import fetch_avatars
+
+    avatars = fetch_avatars(config, members)
+    if avatars.fetched or avatars.failed:
+        console.print(
+            f"Avatars: {len(avatars.fetched)} fetched, {avatars.unchanged} unchanged, "
+            f"{len(avatars.failed)} failed",
+            soft_wrap=True,
+        )
+    for handle, (url, why) in sorted(avatars.failed.items()):
+        console.print(
+            f"  [yellow]avatar[/yellow]  {escape(handle)}: {escape(url)}: {escape(why)} "
+            "(the avatar kept before, or a generated picture, is shown)",
+            soft_wrap=True,
+        )
 
 
 def _fetch_images(config: Config, report: FetchReport) -> None:
@@ -136,9 +163,15 @@ def natural_key(text: str) -> list[Any]:
 
 
 def _print_report(
-    report: FetchReport, *, trusted: frozenset[str] = frozenset(), every_member: bool = False
+    report: FetchReport,
+    *,
+    trusted: frozenset[str] = frozenset(),
+    every_member: bool = False,
+    consent: dict[str, str] | None = None,
 ) -> None:
-    """The report; new posts of members not in ``trusted`` are drafts waiting for review."""
+    """The report; new posts of members not in ``trusted`` are drafts waiting for review;
+    ``consent`` gives each member's, for the posts rewritten to follow it."""
+    consent = consent or {}
     listed_members = sorted(report.members, key=lambda member: natural_key(member.handle))
     if not every_member and len(report.members) > QUIET_MEMBERS_LISTED:
         # On a large site the members with nothing new would bury the ones with news.
@@ -157,15 +190,16 @@ def _print_report(
             _count(len(member.new), "green"),
             _count(len(member.updated), "yellow"),
             str(member.unchanged),
-            str(member.filtered + member.duplicates),
+            str(member.left_out + member.filtered + member.duplicates),
             str(member.not_modified),
             _count(failed, "red"),
         )
     if listed_members:
         console.print(table)
         console.print(
-            "[dim]new/updated/unchanged: posts; skipped: filtered out by tags or already "
-            "posted by someone; not modified/failed: feeds[/dim]",
+            "[dim]new/updated/unchanged: posts; skipped: entries left out of their feed "
+            "(listed below), filtered out by tags or already posted by someone; not "
+            "modified/failed: feeds[/dim]",
             soft_wrap=True,
         )
     quiet = len(report.members) - len(listed_members)
@@ -192,6 +226,27 @@ def _print_report(
                     f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
                     soft_wrap=True,
                 )
+        if member.narrowed:
+            count = len(member.narrowed)
+            console.print(
+                f"  [yellow]narrowed[/yellow] {member.handle}: {count} post file"
+                f"{'s' * (count != 1)} rewritten to hold no more than their consent "
+                f"({consent.get(member.handle, '?')}) keeps; git history still has the old "
+                "text (docs/members.md says how to purge it)",
+                soft_wrap=True,
+            )
+        if member.reread:
+            console.print(
+                f"  [green]widened[/green] {member.handle}: consent "
+                f"{consent.get(member.handle, '?')}; their feeds were read again in full",
+                soft_wrap=True,
+            )
+        if member.rejected or member.removed:
+            console.print(
+                f"  [dim]kept out[/dim] {member.handle}: {member.rejected} rejected, "
+                f"{member.removed} taken down (content/takedowns.yml)",
+                soft_wrap=True,
+            )
         for feed in member.feeds:
             if feed.moved_to:
                 console.print(
@@ -202,6 +257,11 @@ def _print_report(
             if feed.warning:
                 console.print(
                     f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}",
+                    soft_wrap=True,
+                )
+            for note in feed.left_out.notes():
+                console.print(
+                    f"  [yellow]skipped[/yellow] {member.handle}: {feed.url}: {note}",
                     soft_wrap=True,
                 )
     drafts = sum(len(m.new) for m in report.members if m.handle not in trusted)
@@ -227,6 +287,8 @@ def _has_news(member: MemberReport) -> bool:
     return bool(
         member.new
         or member.updated
+        or member.narrowed
+        or member.reread
         or any(feed.outcome != "not_modified" or feed.moved_to for feed in member.feeds)
     )
 
@@ -272,6 +334,7 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool
             click.echo(relative(post.path))
         return
     if not targets and not approve_all:
+        _print_rejected(site)
         if not waiting:
             console.print("No drafts are waiting for review.")
             return
@@ -308,6 +371,25 @@ def approve(site: Site, targets: tuple[str, ...], approve_all: bool, paths: bool
         console.print(f"[green]published[/green] {relative(path)}", soft_wrap=True)
     if unmatched:
         sys.exit(1)
+
+
+def _print_rejected(site: Site) -> None:
+    """The entries rejected so far, per member: kept out of every fetch."""
+    from chorus.members.takedowns import TakedownsError, load_takedowns
+
+    try:
+        takedowns = load_takedowns(site.config.takedowns_file)
+    except TakedownsError as error:
+        errors.print(f"[red]error[/red] {escape(str(error))}", soft_wrap=True)
+        return
+    counts = Counter(entry.member for entry in takedowns.entries if entry.kind == "rejected")
+    if counts:
+        listed = ", ".join(f"{handle} {count}" for handle, count in sorted(counts.items()))
+        console.print(
+            f"Rejected, kept out of every fetch: {escape(listed)} "
+            f"({escape(relative(site.config.takedowns_file))})",
+            soft_wrap=True,
+        )
 
 
 def _matches_file(path: Path, targets: tuple[str, ...]) -> bool:

@@ -15,6 +15,7 @@ from chorus.cli.fetch import approve, fetch
 from chorus.cli.init import init
 from chorus.cli.members import members
 from chorus.cli.mentions import mentions
+from chorus.cli.moderation import members_remove, reject, remove
 from chorus.cli.newsletter import newsletter
 
 
@@ -51,5 +52,6 @@ def main(context: click.Context, settings_file: Path, verbose: bool) -> None:
 
 
 # In the order `chorus --help` lists them.
-for command in (init, members, fetch, approve, build, serve, mentions, newsletter):
+for command in (init, members, fetch, approve, reject, remove, build, serve, mentions, newsletter):
     main.add_command(command)
+members.add_command(members_remove)

@@ -366,12 +366,9 @@ def _print_preview(shown: MemberPreview, *, limit: int = LISTED) -> None:
             )
         if feed.warning:
             console.print(f"    [yellow]warning[/yellow] {escape(feed.warning)}", soft_wrap=True)
-        if feed.skipped:
-            console.print(
-                f"    {feed.skipped} entr{'y' if feed.skipped == 1 else 'ies'} left out (no "
-                "usable link, or past CHORUS_MAX_ENTRIES_PER_FEED)",
-                soft_wrap=True,
-            )
+        # In the words of the fetch report (LeftOut.notes), so that the two always agree.
+        for note in feed.left_out.notes():
+            console.print(f"    [yellow]skipped[/yellow] {escape(note)}", soft_wrap=True)
         counts: dict[str, int] = {}
         for entry in feed.entries:
             counts[entry.outcome] = counts.get(entry.outcome, 0) + 1

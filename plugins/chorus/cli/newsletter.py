@@ -21,7 +21,9 @@ from rich.table import Table
 
 from chorus.common.config import ConfigError
 from chorus.common.sanitize import plain_text
+from chorus.fetch.faces import faces
 from chorus.members.registry import Member
+from chorus.members.takedowns import Takedowns, TakedownsError, load_takedowns
 from chorus.newsletter.addresses import AddressError, parse_address
 from chorus.newsletter.channel import ChannelError, channels, claim, refuse_another
 from chorus.newsletter.check import Finding, check_message, check_period
@@ -169,11 +171,27 @@ def _members(site: Site) -> dict[str, Member]:
     return dict(registry.members)
 
 
+def _takedowns(site: Site) -> Takedowns:
+    """The posts taken down, which issues not sent yet leave out."""
+    try:
+        return load_takedowns(site.config.takedowns_file)
+    except TakedownsError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _render(site: Site, issue: Issue) -> tuple[NewsletterConfig, Rendered, str]:
     config = _config(site)
     try:
         site_url = public_site_url(config.site_url)
-        rendered = render(issue, _members(site), config, site_url=site_url)
+        members = _members(site)
+        rendered = render(
+            issue,
+            members,
+            config,
+            site_url=site_url,
+            takedowns=_takedowns(site),
+            faces=faces(members, site.config),
+        )
     except EmailError as error:
         raise click.ClickException(str(error)) from None
     return config, rendered, site_url

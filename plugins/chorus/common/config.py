@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_MEMBERS_DIR": "members",
     "CHORUS_COMMUNITY_DIR": "community",
     "CHORUS_STATE_FILE": "community/fetch-state.json",
+    # Posts taken down and drafts rejected, kept in git (chorus.moderation).
+    "CHORUS_TAKEDOWNS_FILE": "takedowns.yml",
     "CHORUS_LOCAL_FEEDS_DIR": None,
     "CHORUS_USER_AGENT": None,
     "CHORUS_FETCH_TIMEOUT": 30.0,
@@ -38,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_MEDIA_STATE_FILE": "community/media-state.json",
     "CHORUS_MAX_IMAGE_BYTES": 5 * 1024 * 1024,
     "CHORUS_EXCLUDE_TAGS": (),
+    # Member avatars fetched and resized by `chorus fetch` (chorus.fetch.avatars).
+    "CHORUS_AVATARS_DIR": "images/avatars",  # under content/, in STATIC_PATHS
+    "CHORUS_MAX_AVATAR_BYTES": 2 * 1024 * 1024,
+    # Share cards (the chorus_cards plugin): the newest posts with a card of their own.
+    "CHORUS_SHARE_CARD_POSTS": 50,
     # Sending Webmentions (chorus.mentions; `chorus mentions send`).
     "CHORUS_WEBMENTION_LOG": "webmention-log.json",
     "CHORUS_WEBMENTION_TIMEOUT": 15,
@@ -49,12 +56,15 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_COMMUNITY_SAVE_AS": "members/index.html",
     "CHORUS_MEMBER_FEED_ATOM": "members/{handle}/feed.atom.xml",
     "CHORUS_MEMBER_FEED_RSS": None,
+    # Where member pages link for "change this": the member file in the site's repository.
+    "CHORUS_MEMBER_FILE_URL": None,
     "CHORUS_BLOGROLL_URL": "blogroll/",
     "CHORUS_BLOGROLL_SAVE_AS": "blogroll/index.html",
     "CHORUS_BLOGROLL_OPML": "blogroll.opml",
     "CHORUS_JSON_FEED": "feeds/all.json",
     "CHORUS_NOINDEX_FULL_COPIES": False,
     "CHORUS_RENDER_CACHE": True,
+    "CHORUS_FIXED_PAGES": True,
     # "link": images on members' sites become links, so pages make no third-party request;
     # "keep": show them (readers' browsers then fetch them from the members' sites).
     "CHORUS_REMOTE_IMAGES": "link",
@@ -66,6 +76,9 @@ DEFAULTS: dict[str, Any] = {
     # Written once the site is: the sitemap of every page a reader should find, and robots.txt.
     "CHORUS_SITEMAP": "sitemap.xml",
     "CHORUS_ROBOTS_TXT": "robots.txt",
+    # A member is new (welcomed on the home page) this many days after their `joined:` date,
+    # or without one after their first post, counted back from the site's newest post.
+    "CHORUS_NEW_MEMBER_DAYS": 30,
     "CHORUS_HEALTH_URL": "members/health/",
     "CHORUS_HEALTH_SAVE_AS": "members/health/index.html",
     # The newsletter (chorus.newsletter, the chorus_newsletter plugin; `chorus newsletter`).
@@ -116,6 +129,7 @@ class Config:
     members_dir: Path
     community_dir: Path
     state_file: Path
+    takedowns_file: Path
     cache_dir: Path  # Pelican's CACHE_PATH: what may be rebuilt, never committed
     local_feeds_dir: Path | None
     site_name: str
@@ -136,6 +150,14 @@ class Config:
     images_prefix: str = "{static}/images/community"  # how post files refer to images_dir
     media_manifest: Path = Path("content/community/media-state.json")
     max_image_bytes: int = 5 * 1024 * 1024
+    avatars_dir: Path = Path("content/images/avatars")
+    avatars_prefix: str = "images/avatars"  # where avatars_dir is on the site, under SITEURL
+    max_avatar_bytes: int = 2 * 1024 * 1024
+
+    @property
+    def avatar_manifest(self) -> Path:
+        """What each avatar URL last answered and which resized files it gave (committed)."""
+        return self.state_file.with_name("avatar-state.json")
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Config:
@@ -175,6 +197,11 @@ class Config:
                 raise ConfigError(
                     f"{name} must be a file's path under content/ (or None), not {path!r}"
                 )
+        avatars = str(value["CHORUS_AVATARS_DIR"]).strip("/")
+        if not avatars or ".." in Path(avatars).parts:
+            raise ConfigError(
+                f"CHORUS_AVATARS_DIR must be a folder under content/, not {avatars!r}"
+            )
         site_name = str(settings.get("SITENAME") or "A Chorus site")
         site_url = str(settings.get("SITEURL") or "")
         user_agent = value["CHORUS_USER_AGENT"] or (
@@ -185,6 +212,7 @@ class Config:
             members_dir=content_dir / value["CHORUS_MEMBERS_DIR"],
             community_dir=content_dir / value["CHORUS_COMMUNITY_DIR"],
             state_file=content_dir / value["CHORUS_STATE_FILE"],
+            takedowns_file=content_dir / value["CHORUS_TAKEDOWNS_FILE"],
             cache_dir=Path(settings.get("CACHE_PATH") or "cache").resolve(),
             local_feeds_dir=(content_dir / local).resolve() if local else None,
             site_name=site_name,
@@ -205,6 +233,9 @@ class Config:
             images_prefix="{static}/" + images,
             media_manifest=content_dir / value["CHORUS_MEDIA_STATE_FILE"],
             max_image_bytes=positive("CHORUS_MAX_IMAGE_BYTES", int),
+            avatars_dir=content_dir / avatars,
+            avatars_prefix=avatars,
+            max_avatar_bytes=positive("CHORUS_MAX_AVATAR_BYTES", int),
         )
 
 

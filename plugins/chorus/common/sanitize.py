@@ -95,8 +95,12 @@ CONTENT_DROPPED = frozenset(
         "svg",
         "math",
         "noscript",
+        # Controls and forms: once stripped, their labels ("Log in", "Subscribe") are debris.
+        "form",
+        "button",
         "textarea",
         "select",
+        "datalist",
         "frame",
         "frameset",
         "noembed",
@@ -137,10 +141,46 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     base = web_url(base_url) if base_url else None
     if "<" in fragment:
         fragment = _EMBED.sub(lambda match: _embed_link(match, base), fragment)
-    cleaned = _cleaner(base).clean(fragment).strip()
+    cleaned = _tidy(_cleaner(base).clean(fragment)).strip()
     # Added here rather than by nh3, whose order of added attributes varies from run to run;
     # the input's own loading/decoding attributes were not allowed through, so none repeat.
     return cleaned.replace("<img ", '<img loading="lazy" decoding="async" ')
+
+
+# nh3's output is regular: attribute values are always double-quoted with their quotes escaped,
+# so a tag is "<name" + ( name="value")* + ">" even when a value holds ">".
+_ATTRIBUTES = r'(?:\s+[a-z][a-z0-9-]*="[^"]*")*'
+_PRE = re.compile(r"(<pre\b" + _ATTRIBUTES + r">.*?</pre>)", re.DOTALL)
+# An image whose src was refused shows nothing, not even its alt text, in most browsers; a link
+# whose href was refused is only its text (links never nest in nh3's output). A value cannot
+# hold 'src="' or 'href="': its quotes are escaped.
+_IMAGE = re.compile(r"<img(" + _ATTRIBUTES + r")\s*/?>")
+_LINK = re.compile(r"<a(" + _ATTRIBUTES + r")>(.*?)</a>", re.DOTALL)
+# What broken attribute markup leaves after a tag: the quote and ">" that ended it, as text.
+_STRAY_TAG_END = re.compile(
+    r"(<(?!/?(?:code|kbd|samp|var)\b)/?[a-z][a-z0-9]*" + _ATTRIBUTES + r"\s*/?>)\s*[\"']&gt;"
+)
+# A block left with nothing in it (whitespace and line breaks only).
+_EMPTY_BLOCK = re.compile(
+    r"<(p|div|span|li|figure|blockquote)" + _ATTRIBUTES + r">(?:\s|<br>)*</\1>"
+)
+_BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
+
+
+def _tidy(cleaned: str) -> str:
+    """Remove what is meaningless once stripped: images without a source, links without a
+    target (their text stays), a stray '">' of broken markup, blocks left empty. Text in
+    <pre> is left as it is: code may well say '">'."""
+    parts = _PRE.split(cleaned)
+    for index in range(0, len(parts), 2):  # odd indexes are the <pre> blocks
+        part = _IMAGE.sub(lambda m: m[0] if ' src="' in m[1] else "", parts[index])
+        part = _LINK.sub(lambda m: m[0] if ' href="' in m[1] else m[2], part)
+        part = _STRAY_TAG_END.sub(r"\1", part)
+        emptied = None
+        while emptied != part:  # a block may hold only blocks that were emptied
+            emptied, part = part, _EMPTY_BLOCK.sub("", part)
+        parts[index] = _BLANK_LINES.sub("\n\n", part)
+    return "".join(parts)
 
 
 # A frame's or object's text is its fallback, never shown by browsers that show the frame; an

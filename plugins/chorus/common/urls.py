@@ -52,6 +52,13 @@ def normalise_link(url: str) -> str:
     return urlunsplit(("https", host, path, query, ""))
 
 
+def link_key(url: str) -> str:
+    """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
+    that publish a day's posts on one page give each its #anchor)."""
+    fragment = url.partition("#")[2]
+    return normalise_link(url) + (f"#{fragment}" if fragment else "")
+
+
 def local_feed_path(url: str, local_dir: Path | None) -> Path:
     """Resolve a ``local:<path>`` feed inside ``local_dir``; refuse anything that leaves it."""
     if local_dir is None:

@@ -43,6 +43,49 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """The entries of a feed that give no post, counted by why."""
+
+    unlinked: int = 0  # no http(s) link to the post, so nothing to credit
+    duplicates: int = 0  # the same id (or, with none, the same link) as an earlier entry
+    over_cap: int = 0  # entries past the per-feed cap, the oldest ones
+    cap: int = 0  # the per-feed cap, CHORUS_MAX_ENTRIES_PER_FEED
+
+    @property
+    def total(self) -> int:
+        return self.unlinked + self.duplicates + self.over_cap
+
+    def notes(self) -> tuple[str, ...]:
+        """Why entries were left out, one note a reason: what ``chorus fetch`` and
+        ``chorus members preview`` both say of the feed."""
+        notes = []
+        if self.unlinked:
+            notes.append(
+                f"{_entries(self.unlinked)} {'have' if self.unlinked != 1 else 'has'} no "
+                "http(s) link to the post, so nothing to credit"
+            )
+        if self.over_cap:
+            kept = f"the newest {self.cap:,}" if self.cap != 1 else "the newest"
+            notes.append(
+                f"{_entries(self.over_cap)} over the {self.cap:,}-entry cap, {kept} kept "
+                "(CHORUS_MAX_ENTRIES_PER_FEED)"
+            )
+        if self.duplicates:
+            duplicates = (
+                f"{self.duplicates:,} duplicate entr{'ies' if self.duplicates != 1 else 'y'}"
+            )
+            notes.append(
+                f"{duplicates} in the feed (the same id as an earlier entry, or with no id "
+                "the same link)"
+            )
+        return tuple(notes)
+
+
+def _entries(count: int) -> str:
+    return f"{count:,} entr{'ies' if count != 1 else 'y'}"
+
+
+@dataclass(frozen=True)
 class ParsedFeed:
     """A parsed feed: its metadata, its usable entries, and what was wrong with it, if anything."""
 
@@ -51,13 +94,18 @@ class ParsedFeed:
     site: str | None
     entries: tuple[Entry, ...]
     warning: str | None = None
-    skipped: int = 0  # entries dropped as unusable (no link we can trust)
+    left_out: LeftOut = LeftOut()  # entries that give no post, and why
     # What an Atom <source> element repeats of the original feed:
     id: str | None = None
     self_url: str | None = None  # the feed's own URL as it declares it (http(s) only)
     updated: datetime | None = None
     author: str | None = None
     rights: str | None = None
+
+    @property
+    def skipped(self) -> int:
+        """How many entries of the feed give no post."""
+        return self.left_out.total
 
     @property
     def public_url(self) -> str | None:

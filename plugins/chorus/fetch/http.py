@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +49,36 @@ class _TooLarge(Exception):
     pass
 
 
+class ConnectionLost(aiohttp.ClientConnectionError):
+    """The connection broke after the request went out and before an answer came."""
+
+
+async def _send_once(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """A client middleware: a request whose connection breaks is not sent a second time.
+
+    aiohttp sends an idempotent request again, silently, when its connection is reset or
+    closed before the answer (``ClientSession._request``, meant for a kept-alive connection
+    that the server closed while idle), and has no public option to turn that off (issue
+    aio-libs/aiohttp#10790; only its own test client sets the private ``_retry_connection``).
+    A fetch asks each feed once and reports what happened: a server that resets a request
+    may well be failing under it, and the feed is asked again on the next run anyway. Its
+    retry is for the two errors below, so they leave this middleware as another error.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # no connection made, nothing sent (and aiohttp does not retry these)
+    except aiohttp.ServerDisconnectedError as lost:
+        raise ConnectionLost("the server closed the connection without answering") from lost
+    except aiohttp.ClientOSError as lost:
+        why = lost.strerror or str(lost)
+        if isinstance(lost, ConnectionResetError) or lost.errno == errno.ECONNRESET:
+            why = "the connection was reset"
+        raise ConnectionLost(f"{why} before the server answered") from lost
+
+
 async def fetch_all(
     urls: Iterable[tuple[str, Validators | None]],
     config: Config,
@@ -65,7 +96,11 @@ async def fetch_all(
     connector = aiohttp.TCPConnector(limit=config.concurrency, ttl_dns_cache=300)
     headers = {"User-Agent": config.user_agent, "Accept": ACCEPT}
     async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, headers=headers, trust_env=False
+        connector=connector,
+        timeout=timeout,
+        headers=headers,
+        trust_env=False,
+        middlewares=(_send_once,),
     ) as session:
         limit = asyncio.Semaphore(config.concurrency)
 
@@ -160,6 +195,8 @@ async def fetch_one(
         error = f"redirected to a non-http(s) URL: {failure}"
     except aiohttp.ClientConnectorError as failure:
         error = f"cannot connect: {failure.os_error.strerror or failure}"
+    except ConnectionLost as failure:
+        error = f"{failure}; asked once this run, asked again on the next"
     except aiohttp.ClientPayloadError as failure:
         error = f"broken response body: {failure}"
     except aiohttp.ClientError as failure:

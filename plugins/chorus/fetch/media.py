@@ -4,8 +4,9 @@
 limits), checks each one (a raster format on the allow-list, within a size and pixel cap, read
 before it is decoded, so that an image bomb costs nothing), and keeps it under a name made of
 its content's hash: the same image from two posts is stored once, and git sees a changed
-image as a new file. Post images use it through ``localise_post_images``; member avatars can use
-it the same way (``fetch(urls, refresh=True)`` asks again, conditionally, for what it has).
+image as a new file. Post images use it through ``localise_post_images``; member avatars
+(``chorus.fetch.avatars``) are fetched with the same client and the same checks
+(``chorus.fetch.images``), then resized.
 """
 
 from __future__ import annotations
@@ -13,37 +14,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
-import io
 import json
 import logging
-import os
 import re
-import tempfile
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
 from chorus.common.config import Config
 from chorus.common.files import write_atomic
 from chorus.common.urls import web_url
 from chorus.fetch.http import Response, fetch_all
+from chorus.fetch.images import MediaError, check_image, write_bytes
 from chorus.fetch.state import Validators
 
 log = logging.getLogger(__name__)
 MANIFEST_FORMAT = 1
-# Raster formats every browser shows; SVG is refused (it is a document that can carry script).
-RASTER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
-MAX_PIXELS = 40_000_000  # 40 megapixels: a large photo; a decompression bomb is far more
-MAX_SIDE = 20_000
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")(https?://[^"]+)(")')
-
-
-class MediaError(Exception):
-    """The bytes are not an image we keep; the message says why."""
 
 
 @dataclass
@@ -54,29 +42,6 @@ class MediaReport:
     kept: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # URL -> why
     bytes_written: int = 0
-
-
-def check_image(body: bytes) -> str:
-    """The file extension for an image we keep; MediaError if it is not one.
-
-    Pillow reads the header only (format and size) before anything is decoded."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(body)) as image:
-                kind, (width, height) = image.format, image.size
-                if kind not in RASTER_FORMATS:
-                    raise MediaError(f"{kind} images are not kept (only PNG, JPEG, GIF, WebP)")
-                if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-                    raise MediaError(f"{width}x{height} pixels is over the cap")
-                image.verify()  # a cheap structural check that decodes no pixels
-        except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-            raise MediaError(f"not an image we can read ({error})") from None
-        except Image.DecompressionBombWarning as error:
-            raise MediaError(f"too many pixels ({error})") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            raise MediaError(f"a broken image ({error})") from None
-    return RASTER_FORMATS[kind]
 
 
 class MediaLibrary:
@@ -150,7 +115,7 @@ class MediaLibrary:
         name = f"{digest[:2]}/{digest}{extension}"
         target = self.root / name
         if not target.exists():
-            _write_bytes(target, response.body)
+            write_bytes(target, response.body)
             report.bytes_written += len(response.body)
         record = {"file": name}
         if response.etag:
@@ -174,19 +139,6 @@ class MediaLibrary:
         document = {"format": MANIFEST_FORMAT, "images": dict(sorted(self.records.items()))}
         write_atomic(self.manifest, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
         self._changed = False
-
-
-def _write_bytes(path: Path, body: bytes) -> None:
-    """As ``write_atomic``, for bytes: a reader never sees half an image."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def image_urls(text: str) -> list[str]:

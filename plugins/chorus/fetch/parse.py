@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
 import re
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from chorus.common.sanitize import plain_text, sanitize_html
+from chorus.common.sanitize import plain_text, sanitize_html, xml_safe
 from chorus.common.urls import web_url
-from chorus.fetch.entries import Enclosure, Entry, FeedError, ParsedFeed
+from chorus.fetch import fastparse
+from chorus.fetch.entries import Enclosure, Entry, FeedError, LeftOut, ParsedFeed
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
@@ -33,6 +36,10 @@ JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/ve
 _MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]{0,126}")
 # What feedparser may have taken for a relative URL and resolved: a guid such as "1559050401777".
 _BARE_ID = re.compile(r"[\w.~-]{1,200}")
+# The id of an entry that has neither an id nor a link of its own: a digest of what it says.
+# No URI scheme, so that it names a post within its own feed only, never another member's.
+CONTENT_ID_PREFIX = "chorus-entry-"
+_Item = TypeVar("_Item")
 
 
 def parse_feed(
@@ -47,8 +54,25 @@ def parse_feed(
     headers = {key.lower(): value for key, value in (headers or {}).items()}
     now = now or datetime.now(UTC)
     if _looks_like_json(body, headers.get("content-type", "")):
-        return _parse_json_feed(body, url, max_entries=max_entries, now=now)
-    return _parse_xml_feed(body, url, headers, max_entries=max_entries, now=now)
+        feed = _parse_json_feed(body, url, max_entries=max_entries, now=now)
+    else:
+        feed = _parse_xml_feed(body, url, headers, max_entries=max_entries, now=now)
+    # Every text that reaches a post file, and from there the site's feeds, must be one an XML
+    # document can hold: a feed's ESC or BEL (raw, or as an entity the sanitizer or the
+    # decoding of a title turned into the character) would make the feed writer fail.
+    return _xml_safe_fields(feed)
+
+
+def _xml_safe_fields(value: _Item) -> _Item:
+    """``value`` with the characters XML 1.0 forbids taken out of every string it holds."""
+    if isinstance(value, str):
+        return xml_safe(value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return tuple(_xml_safe_fields(item) for item in value)  # type: ignore[return-value]
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _xml_safe_fields(getattr(value, f.name)) for f in fields(value)}
+        return replace(value, **changes)
+    return value
 
 
 def parse_compressed_feed(
@@ -67,12 +91,14 @@ def _looks_like_json(body: bytes, content_type: str) -> bool:
 def _parse_xml_feed(
     body: bytes, url: str, headers: dict[str, str], *, max_entries: int, now: datetime
 ) -> ParsedFeed:
-    # A file-like object: given bytes or str, feedparser may treat them as a URL or a file
-    # name and read it. Our sanitizer and URL handling run anyway, so feedparser's own passes
-    # (two thirds of its parse time, shared/MEASURED.md) are switched off.
-    parsed = feedparser.parse(
+    # Well-formed RSS and Atom take the fast path (fastparse.py), which gives what feedparser
+    # gives; the rest goes to feedparser. A file-like object: given bytes or str, feedparser may
+    # treat them as a URL or a file name and read it. Our sanitizer and URL handling run anyway,
+    # so feedparser's own passes (two thirds of its parse time, shared/MEASURED.md) are off.
+    response_headers = {**headers, "content-location": url}
+    parsed = fastparse.parse(body, response_headers) or feedparser.parse(
         io.BytesIO(body),
-        response_headers={**headers, "content-location": url},
+        response_headers=response_headers,
         sanitize_html=False,
         resolve_relative_uris=False,
     )
@@ -84,8 +110,11 @@ def _parse_xml_feed(
     feed_author = _person(feed)
     atom = parsed.get("version", "").startswith("atom")
     context = _FeedContext(url, _hosts(site, url), body)
-    entries, skipped, unlinked = _normalise_all(
-        _xml_entry(raw, context, feed_author, atom, now) for raw in parsed.entries[:max_entries]
+    kept = _newest(parsed.entries, max_entries, lambda raw: _xml_date(raw, now))
+    entries, left_out = _normalise_all(
+        (_xml_entry(raw, context, feed_author, atom, now) for raw in kept),
+        over_cap=len(parsed.entries) - len(kept),
+        cap=max_entries,
     )
     return ParsedFeed(
         url=url,
@@ -94,8 +123,8 @@ def _parse_xml_feed(
         or url,
         site=site,
         entries=entries,
-        warning=_skipped_warning(reason, unlinked),
-        skipped=skipped + max(0, len(parsed.entries) - max_entries),
+        warning=reason,
+        left_out=left_out,
         id=_str(feed.get("id")).strip()[:MAX_ID_LENGTH] or None,
         self_url=next(
             (
@@ -156,6 +185,18 @@ def _xml_entry(
     published = _struct_date(raw.get("published_parsed") or raw.get("created_parsed"), now)
     # dict.get: feedparser's own lookup maps a missing "updated" to "published", with a warning.
     updated = _struct_date(dict.get(raw, "updated_parsed"), now)
+    if not entry_id and link == feed_url:
+        # No id, and no link but the feed's own URL (what <link href=""> resolves to): a
+        # sponsor post, say. Several such entries are distinct posts, told apart by what
+        # they say; the same entry in the next run gives the same id again.
+        entry_id = _content_id(
+            _str(raw.get("title")),
+            _date_key(raw.get("published_parsed") or dict.get(raw, "updated_parsed")),
+            *(_str(part.get("value")) for part in raw.get("content") or []),
+            _str(raw.get("summary")),
+        )
+        # Earlier versions gave every such entry the feed's URL as its id (and one post).
+        former_ids = (feed_url,)
     enclosures = [
         (item.get("href"), item.get("type"), item.get("length"))
         for item in raw.get("links", [])
@@ -243,16 +284,33 @@ def _enclosures(items: Iterable[tuple[Any, Any, Any]], base: str) -> tuple[Enclo
     return tuple(found[:MAX_ENCLOSURES])
 
 
-def _skipped_warning(reason: str | None, unlinked: int) -> str | None:
-    """The feed's warning, with why entries were left out: a post we cannot link to cannot be
-    credited."""
-    if not unlinked:
-        return reason
-    note = (
-        f"{unlinked} entr{'ies' if unlinked != 1 else 'y'} left out: no http(s) link to the "
-        "post, so nothing to credit"
-    )
-    return f"{reason}; {note}" if reason else note
+def _date_key(parsed: Any) -> str:
+    """A date as its parsed fields (both parsers give those; the raw text only feedparser)."""
+    return " ".join(str(field) for field in tuple(parsed)[:6]) if parsed else ""
+
+
+def _content_id(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return CONTENT_ID_PREFIX + digest[:32]
+
+
+def _newest(
+    items: Sequence[_Item], cap: int, date: Callable[[_Item], datetime | None]
+) -> list[_Item]:
+    """The ``cap`` newest of ``items``, in feed order (most feeds list the newest first, some
+    the oldest). Undated items count as older than dated ones; among equals, the earlier in the
+    feed is kept."""
+    if len(items) <= cap:
+        return list(items)
+    dates = [date(item) for item in items]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    ranked = sorted(range(len(items)), key=lambda i: (dates[i] or oldest, -i), reverse=True)
+    return [items[i] for i in sorted(ranked[:cap])]
+
+
+def _xml_date(raw: Any, now: datetime) -> datetime | None:
+    parsed = raw.get("published_parsed") or raw.get("created_parsed")
+    return _struct_date(parsed or dict.get(raw, "updated_parsed"), now)
 
 
 def _best_content(contents: list[Any]) -> Any:
@@ -308,16 +366,23 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
     feed_authors = _json_authors(document)
     items = [item for item in document["items"] if isinstance(item, dict)]
     context = _FeedContext(url, _hosts(site, url), body)
-    entries, skipped, unlinked = _normalise_all(
-        _json_entry(item, context, feed_authors, now) for item in items[:max_entries]
+    kept = _newest(
+        items,
+        max_entries,
+        lambda item: _iso_date(item.get("date_published") or item.get("date_modified"), now),
+    )
+    entries, left_out = _normalise_all(
+        (_json_entry(item, context, feed_authors, now) for item in kept),
+        over_cap=len(items) - len(kept),
+        cap=max_entries,
     )
     return ParsedFeed(
         url=url,
         title=_json_title(document.get("title")) or site or url,
         site=site,
         entries=entries,
-        warning=_skipped_warning(warning, unlinked),
-        skipped=skipped + max(0, len(items) - max_entries),
+        warning=warning,
+        left_out=left_out,
         self_url=web_url(_str(document.get("feed_url")), url),
         author=_name(feed_authors[0]) if feed_authors else None,
     )
@@ -412,12 +477,12 @@ def _entry(
     former_ids: tuple[str, ...] = (),
 ) -> Entry:
     """Build the normalised entry: every field is plain, bounded and safe from here on."""
-    entry_id = _str(raw_id).strip()[:MAX_ID_LENGTH]
+    entry_id = xml_safe(_str(raw_id)).strip()[:MAX_ID_LENGTH]
     if not entry_id:
         entry_id = link  # no id: the link is what names the post
     clean_tags: list[str] = []
     for tag in tags:
-        text = plain_text(_str(tag))[:MAX_TAG_LENGTH].strip()
+        text = xml_safe(plain_text(_str(tag)))[:MAX_TAG_LENGTH].strip()
         if text and text.casefold() not in {t.casefold() for t in clean_tags}:
             clean_tags.append(text)
     return Entry(
@@ -439,7 +504,7 @@ def _entry(
 
 def _opening_words(fragment: str) -> str:
     """A title for an untitled entry: the opening words of its text, never a URL."""
-    words = [word for word in plain_text(fragment).split() if "://" not in word]
+    words = [word for word in xml_safe(plain_text(fragment)).split() if "://" not in word]
     text = " ".join(words)
     if len(text) <= NOTE_TITLE_CHARS:
         return text or UNTITLED
@@ -457,31 +522,36 @@ def _person(holder: Any) -> str | None:
 
 def _name(value: Any) -> str | None:
     """A person's name as plain text; an e-mail address is never a name we publish."""
-    text = plain_text(_str(value))[:MAX_TITLE_LENGTH]
+    text = xml_safe(plain_text(_str(value)))[:MAX_TITLE_LENGTH].strip()
     if "@" in text and " " not in text:
         return None
     return text or None
 
 
-def _normalise_all(candidates: Iterable[Entry | None]) -> tuple[tuple[Entry, ...], int, int]:
-    """The usable entries, how many were dropped, and how many of those had no usable link."""
+def _normalise_all(
+    candidates: Iterable[Entry | None], *, over_cap: int, cap: int
+) -> tuple[tuple[Entry, ...], LeftOut]:
+    """The usable entries, and the others counted by why they give no post."""
     entries: list[Entry] = []
     ids: set[str] = set()
-    skipped = unlinked = 0
+    unlinked = duplicates = 0
     for entry in candidates:
-        if entry is None or entry.id in ids:
-            skipped += 1
-            unlinked += entry is None
-            continue
-        ids.add(entry.id)
-        entries.append(entry)
-    return tuple(entries), skipped, unlinked
+        if entry is None:
+            unlinked += 1
+        elif entry.id in ids:
+            duplicates += 1
+        else:
+            ids.add(entry.id)
+            entries.append(entry)
+    left_out = LeftOut(unlinked, duplicates, over_cap, cap if over_cap else 0)
+    return tuple(entries), left_out
 
 
 def _title(value: str, html: bool) -> str:
-    """A title as plain text: HTML ones lose their markup, text ones keep every character."""
-    text = plain_text(value) if html else " ".join(_str(value).split())
-    return text[:MAX_TITLE_LENGTH].strip()
+    """A title as plain text: HTML ones lose their markup, text ones keep every character
+    that XML allows."""
+    text = plain_text(value) if html else _str(value)
+    return " ".join(xml_safe(text).split())[:MAX_TITLE_LENGTH].strip()
 
 
 def _is_html(detail: Any, atom: bool) -> bool:

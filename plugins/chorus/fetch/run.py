@@ -20,12 +20,21 @@ from pathlib import Path
 from chorus.common.config import Config
 from chorus.common.files import flush_all
 from chorus.common.urls import LOCAL_SCHEME
-from chorus.fetch.entries import Entry, FeedError, ParsedFeed
+from chorus.fetch.entries import Entry, FeedError, LeftOut, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.parse import parse_compressed_feed
-from chorus.fetch.state import FeedState, Validators, load_state, save_state
-from chorus.fetch.store import INDEX_NAME, CommunityStore, StoredPost, link_key, make_post
-from chorus.members.registry import Member
+from chorus.fetch.state import FeedState, Validators, load_full_state, save_state
+from chorus.fetch.store import (
+    INDEX_NAME,
+    CommunityStore,
+    StoredPost,
+    link_key,
+    make_post,
+    narrow_posts,
+)
+from chorus.members.consent import widens
+from chorus.members.registry import CONSENTS, Member
+from chorus.members.takedowns import Takedowns, load_takedowns
 
 log = logging.getLogger(__name__)
 # Below this many feeds, starting worker processes costs more than parsing in one.
@@ -43,6 +52,7 @@ class FeedReport:
     error: str | None = None
     warning: str | None = None
     moved_to: str | None = None
+    left_out: LeftOut = field(default_factory=LeftOut)  # of the feed as read this run
 
 
 @dataclass
@@ -55,11 +65,21 @@ class MemberReport:
     unchanged: int = 0
     duplicates: int = 0
     filtered: int = 0
+    rejected: int = 0  # entries kept out by content/takedowns.yml: drafts an editor rejected
+    removed: int = 0  # and posts taken down
     feeds: list[FeedReport] = field(default_factory=list)
+    # Post files rewritten to hold no more than the member's consent, now narrower.
+    narrowed: list[str] = field(default_factory=list)
+    reread: bool = False  # their consent widened: their feeds were read in full again
 
     @property
     def failed(self) -> list[FeedReport]:
         return [feed for feed in self.feeds if feed.outcome == "failed"]
+
+    @property
+    def left_out(self) -> int:
+        """Entries of this member's feeds that give no post (no link, over the cap, twice)."""
+        return sum(feed.left_out.total for feed in self.feeds)
 
     @property
     def not_modified(self) -> int:
@@ -85,14 +105,23 @@ def run_fetch(
     on_feed_done: Callable[[FeedReport], None] | None = None,
     now: datetime | None = None,
 ) -> FetchReport:
-    """Fetch, curate and write every member's feeds; never raises for one bad feed."""
+    """Fetch, curate and write every member's feeds; never raises for one bad feed.
+
+    Raises TakedownsError before fetching anything when the takedowns file is unusable: a
+    fetch without it would bring back what was taken down.
+    """
     members = list(members)
     now = now or datetime.now(UTC)
+    takedowns = load_takedowns(config.takedowns_file)
     remove_stale_temporaries(config.community_dir)
-    state = load_state(config.state_file)
+    state, written_consent = load_full_state(config.state_file)
     reports = {
         m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
     }
+    widened = follow_consent_changes(config, members, written_consent, reports)
+    # Their feeds are read and parsed again whatever they answered last time: the entries they
+    # still list are written anew, with all the member's wider consent allows.
+    reread = {url for member in members if member.handle in widened for url in member.feeds}
     reports_by_url: dict[str, list[FeedReport]] = {}
     for report in reports.values():
         for feed_report in report.feeds:
@@ -103,7 +132,7 @@ def run_fetch(
         index_file=config.cache_dir / INDEX_NAME,
         journal_file=config.state_file.with_name(JOURNAL_NAME),
     )
-    curator = Curator(members, store, reports, config, now)
+    curator = Curator(members, store, reports, config, now, takedowns)
     responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
     to_fetch = []
     for url in sorted(reports_by_url):
@@ -123,6 +152,7 @@ def run_fetch(
             feed = None
             if (
                 response.outcome == "ok"
+                and response.url not in reread
                 and known
                 and known.sha256 is not None
                 and known.sha256 == response.sha256
@@ -165,7 +195,7 @@ def run_fetch(
 
         asyncio.run(
             fetch_all(
-                [(url, _validators(state, url)) for url in to_fetch],
+                [(url, None if url in reread else _validators(state, url)) for url in to_fetch],
                 config,
                 on_response,
             )
@@ -173,12 +203,52 @@ def run_fetch(
 
     for url, response in responses.items():
         state[url] = _next_state(state.get(url, FeedState()), response, now)
+    for member in members:
+        if member.handle in widened and any(
+            feed.outcome in ("failed", "deferred") for feed in reports[member.handle].feeds
+        ):
+            continue  # not every feed was read again: the next run tries again
+        written_consent[member.handle] = member.consent
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
-    save_state(config.state_file, state)
+    save_state(config.state_file, state, written_consent)
     store.finish_journal(reports)
     store.save_index()
     return FetchReport([reports[m.handle] for m in members])
+
+
+def follow_consent_changes(
+    config: Config,
+    members: list[Member],
+    written_consent: dict[str, str],
+    reports: dict[str, MemberReport],
+) -> set[str]:
+    """Rewrite the posts of every member whose consent narrowed since their posts were written;
+    return the handles of those whose consent widened, whose feeds must be read again.
+
+    A member with no consent on record (a state file older than the record) has their posts
+    looked at: narrowed where they hold too much, and their feeds read again if one holds less
+    than the member now allows.
+    """
+    widened: set[str] = set()
+    for member in members:
+        before = written_consent.get(member.handle)
+        if before == member.consent:
+            continue
+        if before in CONSENTS and widens(before, member.consent):
+            widened.add(member.handle)
+            reports[member.handle].reread = True
+            continue
+        done = narrow_posts(
+            config.community_dir, member.handle, member.consent, config.excerpt_chars
+        )
+        reports[member.handle].narrowed = [
+            str(path.relative_to(config.community_dir)) for path in done.rewritten
+        ]
+        if before not in CONSENTS and done.narrowest and widens(done.narrowest, member.consent):
+            widened.add(member.handle)
+            reports[member.handle].reread = True
+    return widened
 
 
 def _validators(state: dict[str, FeedState], url: str) -> Validators | None:
@@ -190,6 +260,7 @@ def _record(report: FeedReport, response: Response, feed: ParsedFeed | None) -> 
     report.error = response.error
     report.moved_to = response.moved_to
     report.warning = feed.warning if feed else None
+    report.left_out = feed.left_out if feed else LeftOut()
     if response.outcome == "failed":
         log.info("%s: %s", response.url, response.error)
 
@@ -223,8 +294,10 @@ class Curator:
         reports: dict[str, MemberReport],
         config: Config,
         now: datetime,
+        takedowns: Takedowns | None = None,
     ) -> None:
         self.store = store
+        self.takedowns = takedowns or Takedowns()
         self.reports = reports
         self.config = config
         self.now = now
@@ -268,6 +341,14 @@ class Curator:
             or (config.include_tags and not folded & config.include_tags)
         ):
             report.filtered += 1
+            return
+        takedown = self.takedowns.match(member.handle, (entry.id, *entry.former_ids), entry.link)
+        if takedown is not None:
+            # Taken down or rejected: never written again, whatever the feed still says.
+            if takedown.kind == "rejected":
+                report.rejected += 1
+            else:
+                report.removed += 1
             return
         existing, own = self.store.find(member.handle, entry, by_link=by_link)
         claim = self.claims.get(existing.path) if existing is not None else None

@@ -1,13 +1,16 @@
-"""The fetch state file: what each feed last answered, committed to git with the posts.
+"""The fetch state file: what each feed last answered, and the consent each member's posts were
+written with, committed to git with the posts.
 
 Keeping it in the repository means a fresh CI runner still sends If-None-Match and
-If-Modified-Since, and still recognises unchanged bytes by their hash.
+If-Modified-Since, and still recognises unchanged bytes by their hash; and that a member who
+changes their consent has their posts rewritten for it by the next run, wherever it runs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,33 +59,47 @@ class FeedState:
 
 def load_state(path: Path) -> dict[str, FeedState]:
     """Read the state file; a missing or unreadable one means "fetch everything afresh"."""
+    return load_full_state(path)[0]
+
+
+def load_full_state(path: Path) -> tuple[dict[str, FeedState], dict[str, str]]:
+    """The feeds' state and, per member handle, the consent their posts were last written with
+    (none known: a missing or unreadable file, or one that predates the record)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         if document.get("version") != FORMAT_VERSION:
             log.info("%s is from another version of Chorus; every feed is fetched in full", path)
-            return {}
+            return {}, {}
         feeds = document["feeds"]
-        return {url: FeedState(**values) for url, values in feeds.items()}
+        written = document.get("consent", {})
+        return (
+            {url: FeedState(**values) for url, values in feeds.items()},
+            {str(handle): str(consent) for handle, consent in written.items()},
+        )
     except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        return {}, {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         log.warning(
             "ignoring unreadable fetch state %s (%s); every feed will be fetched in full",
             path,
             error,
         )
-        return {}
+        return {}, {}
 
 
-def save_state(path: Path, feeds: dict[str, FeedState]) -> None:
+def save_state(
+    path: Path, feeds: dict[str, FeedState], written_consent: Mapping[str, str] | None = None
+) -> None:
     """Write the state deterministically (sorted, no empty fields) so git diffs stay small."""
-    document = {
+    document: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "feeds": {
             url: {key: value for key, value in asdict(state).items() if value not in (None, 0)}
             for url, state in sorted(feeds.items())
         },
     }
+    if written_consent:
+        document["consent"] = dict(sorted(written_consent.items()))
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         if path.read_text(encoding="utf-8") == text:

@@ -18,8 +18,9 @@ from typing import Any, TextIO
 
 from chorus.common.files import write_atomic
 from chorus.common.sanitize import excerpt_html
-from chorus.common.urls import normalise_link
+from chorus.common.urls import link_key
 from chorus.fetch.entries import Enclosure, Entry, ParsedFeed
+from chorus.members.consent import effective_consent, kept_body, narrower
 from chorus.members.registry import Consent, Member
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ MAX_HEAD_BYTES = 256 * 1024  # a head longer than this is not one we wrote
 _META = re.compile(r'<meta\s+name="(?P<name>[a-z_]+)"\s+content="(?P<content>[^"]*)"\s*/?>')
 _TITLE = re.compile(r"<title>(?P<title>.*?)</title>", re.DOTALL)
 _STATUS = re.compile(r'(<meta\s+name="status"\s+content=")draft("\s*/?>)')
+_CONSENT = re.compile(r'(<meta\s+name="chorus_consent"\s+content=")[^"]*("\s*/?>)')
+_HASH = re.compile(r'(<meta\s+name="chorus_hash"\s+content=")(?P<hash>[^"]*)("\s*/?>)')
 _URI_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S")
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 # Letters that Unicode does not decompose into ASCII ones.
@@ -278,6 +281,8 @@ class CommunityStore:
             outcome = "new"
         write_atomic(path, self.render(post, status=status, date=date, slug=path.stem))
         stored = StoredPost(path, post.handle, post.entry_id, post.link, post.hash, status, date)
+        if existing is not None:
+            self._forget(existing)  # its id may have changed: the old one names no post now
         self._remember(stored)
         self._record_in_index(stored)
         return outcome, stored
@@ -398,6 +403,15 @@ class CommunityStore:
                 break
         return path
 
+    def _forget(self, post: StoredPost) -> None:
+        """Drop what the indexes hold of ``post`` (about to be remembered in a new form)."""
+        if self.by_entry.get((post.handle, post.id)) == post:
+            del self.by_entry[(post.handle, post.id)]
+        if self.by_id.get(post.id) == post:
+            del self.by_id[post.id]
+        if self.by_link.get(link_key(post.link)) == post:
+            del self.by_link[link_key(post.link)]
+
     def _remember(self, post: StoredPost) -> None:
         self.by_entry[(post.handle, post.id)] = post
         self.by_id.setdefault(post.id, post)
@@ -410,13 +424,6 @@ class CommunityStore:
             return
         self._index[_index_name(self.root, post.path)] = _index_record(post, stat)
         self._index_changed = True
-
-
-def link_key(url: str) -> str:
-    """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
-    that publish a day's posts on one page give each its #anchor)."""
-    fragment = url.partition("#")[2]
-    return normalise_link(url) + (f"#{fragment}" if fragment else "")
 
 
 def _names_one_post_anywhere(entry_id: str) -> bool:
@@ -501,6 +508,69 @@ def read_stored(path: Path) -> StoredPost | None:
         status=meta.get("status", "draft"),
         date=meta.get("date", ""),
     )
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """What ``narrow_posts`` did with one member's post files."""
+
+    rewritten: list[Path]  # the files that held more than the consent keeps, now rewritten
+    narrowest: Consent | None  # the least any of their files held (None: no files)
+
+
+def narrow_posts(root: Path, handle: str, consent: Consent, excerpt_chars: int) -> Narrowed:
+    """Rewrite every post file of ``handle`` that holds more than ``consent`` keeps: an excerpt
+    consent leaves the excerpt only, a link consent the metadata and the link.
+
+    This is for the posts a feed no longer brings (or brings unchanged, as a 304): the ones it
+    still lists are written afresh from the feed by the fetch itself.
+    """
+    rewritten: list[Path] = []
+    narrowest: Consent | None = None
+    for path in sorted((root / handle).glob("*.html")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            log.warning(
+                "%s: cannot read (%s); its consent is applied at build time only", path, error
+            )
+            continue
+        head, _, _ = text.partition("</head>")
+        meta = {m["name"]: html.unescape(m["content"]) for m in _META.finditer(head)}
+        if "chorus_id" not in meta or meta.get("member", handle) != handle:
+            continue
+        written = meta.get("chorus_consent")
+        kept = effective_consent(consent, written) or consent
+        narrowest = kept if narrowest is None else narrower(narrowest, kept)
+        if kept == written:
+            continue
+        narrowed = _narrowed_file(text, kept, excerpt_chars)
+        if narrowed is None:
+            log.warning(
+                "%s: not in the form chorus fetch writes; shown as consent %s allows, but the "
+                "file still holds more: edit it by hand",
+                path,
+                kept,
+            )
+            continue
+        write_atomic(path, narrowed)
+        rewritten.append(path)
+    return Narrowed(rewritten, narrowest)
+
+
+def _narrowed_file(text: str, consent: Consent, excerpt_chars: int) -> str | None:
+    """A post file's text holding no more than ``consent`` keeps, or None if it is not ours."""
+    start, body_tag, rest = text.partition("\n<body>\n")
+    body, end_tag, end = rest.rpartition("\n</body>\n")
+    if not body_tag or not end_tag or _CONSENT.search(start) is None:
+        return None
+    head = _CONSENT.sub(lambda m: f"{m[1]}{consent}{m[2]}", start, count=1)
+    # A hash no feed entry gives: the next time the feed lists the entry, the post is written
+    # afresh from it (with the feed's own excerpt), whatever the consent is by then.
+    head = _HASH.sub(
+        lambda m: f"{m[1]}{digest('narrowed', m['hash'], consent)}{m[3]}", head, count=1
+    )
+    return f"{head}{body_tag}{kept_body(body, consent, excerpt_chars)}{end_tag}{end}"
 
 
 def read_title(path: Path) -> str:

@@ -23,6 +23,7 @@ KEYS = (
     "links",
     "consent",
     "trusted",
+    "newsletter",
     "include_tags",
     "exclude_tags",
     "joined",
@@ -50,6 +51,7 @@ class Member:
     fediverse: str | None = None
     consent: Consent = "excerpt"
     trusted: bool = False
+    newsletter: bool = True  # False: their posts stay on the site but out of the newsletter
     include_tags: frozenset[str] = frozenset()
     exclude_tags: frozenset[str] = frozenset()
     joined: date | None = None  # when they joined the community (newsletters welcome them)
@@ -193,6 +195,10 @@ def read_member(
     if not isinstance(trusted, bool):
         problem("trusted", f"{trusted!r} is not true or false")
 
+    newsletter = data.get("newsletter", True)
+    if not isinstance(newsletter, bool):
+        problem("newsletter", f"{newsletter!r} is not true or false")
+
     tag_filters = {}
     for key in ("include_tags", "exclude_tags"):
         tags = data.get(key) or []
@@ -227,6 +233,7 @@ def read_member(
             fediverse=fediverse,
             consent=consent,
             trusted=trusted,
+            newsletter=newsletter,
             joined=joined,
             source=path,
             **tag_filters,

@@ -52,6 +52,7 @@ def collect(
     A post's section is the label of the first of ``sections`` (casefolded tag, label) that it
     is tagged with, else its category. Sections named in ``sections`` come first, in that
     order, then the others by name. The same post (by our URL or its original) appears once.
+    Posts of members whose file says ``newsletter: false`` are left out.
     """
     excluded = [url.strip() for url in exclude if url.strip()]
     chosen: list[tuple[Post, Item]] = []
@@ -59,6 +60,9 @@ def collect(
     for post in sorted(posts, key=lambda p: (p.date, p.url)):
         if not in_period(post, start, end, timezone) or is_excluded(post, excluded):
             continue
+        member = members.get(post.member) if post.member else None
+        if member is not None and not member.newsletter:
+            continue  # on the site, but the member keeps their posts out of the newsletter
         keys = {post.url, *(normalise_link(u) for u in [post.original_url] if u)}
         if keys & seen:
             continue

@@ -21,7 +21,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from chorus.common.urls import web_url
+from chorus.fetch.faces import Face
 from chorus.members.registry import Member
+from chorus.members.takedowns import Takedowns
 from chorus.newsletter.addresses import ascii_domain
 from chorus.newsletter.issue import Issue
 from chorus.newsletter.present import present
@@ -113,10 +115,21 @@ def render(
     config: NewsletterConfig,
     *,
     site_url: str,
+    faces: Mapping[str, Face] | None = None,
+    takedowns: Takedowns | None = None,
 ) -> Rendered:
-    """The issue's HTML (CSS inlined) and plain text, every URL absolute."""
+    """The issue's HTML (CSS inlined) and plain text, every URL absolute; ``faces``: each
+    member's picture, shown by their name."""
     base = public_site_url(site_url)
-    shown = present(issue, members, member_url=config.member_url, base_url=base + "/")
+    shown = present(
+        issue,
+        members,
+        member_url=config.member_url,
+        base_url=base + "/",
+        takedowns=takedowns,
+        faces=faces,
+    )
+    issue = shown.issue  # without what was withheld since the issue was built
     issue_url = f"{base}/{config.issue_url(issue.number)}"
     archive_url = f"{base}/{config.archive_url}"
     subscribe_at_archive = _same_page(config.subscribe_url, archive_url)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import markdown
 
 from chorus.common.sanitize import sanitize_html
+from chorus.fetch.faces import Face
 from chorus.members.registry import Member
-from chorus.newsletter.issue import Issue, period_label
+from chorus.members.takedowns import Takedowns
+from chorus.newsletter.collect import default_summary
+from chorus.newsletter.issue import Issue, Item, period_label
 
 _ANCHOR_JUNK = re.compile(r"[^a-z0-9]+")
 
@@ -29,6 +32,14 @@ class Person:
     url: str | None = None  # their member page, relative to SITEURL
     site: str | None = None  # their own home page
     avatar: str | None = None  # as in the member file: an absolute URL or a path under content/
+    face: Face | None = None  # the picture pages show of them (chorus.fetch.faces)
+
+    def photo_url(self, base: str, size: int = 64) -> str | None:
+        """Their face's absolute URL (``base``: the site's), for email."""
+        if self.face is None:
+            return None
+        source = self.face.src(size)
+        return source if "://" in source else f"{base}/{source}"
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,13 @@ class Presented:
         return sum(len(section.entries) for section in self.sections)
 
 
-def person(who: str, members: Mapping[str, Member], member_url: str) -> Person:
-    """A handle becomes the member (name, page, site, avatar); anything else is a name."""
+def person(
+    who: str,
+    members: Mapping[str, Member],
+    member_url: str,
+    faces: Mapping[str, Face] | None = None,
+) -> Person:
+    """A handle becomes the member (name, page, site, face); anything else is a name."""
     member = members.get(who)
     if member is None:
         return Person(name=who)
@@ -82,6 +98,7 @@ def person(who: str, members: Mapping[str, Member], member_url: str) -> Person:
         url=member_url.format(handle=member.handle),
         site=member.site,
         avatar=member.avatar,
+        face=(faces or {}).get(member.handle),
     )
 
 
@@ -91,11 +108,20 @@ def present(
     *,
     member_url: str = "members/{handle}/",
     base_url: str | None = None,
+    takedowns: Takedowns | None = None,
+    faces: Mapping[str, Face] | None = None,
 ) -> Presented:
-    """The issue for templates; ``base_url`` makes the intro's relative links absolute."""
+    """The issue for templates; ``base_url`` makes the intro's relative links absolute;
+    ``faces``: each member's picture, by handle.
+
+    An issue not sent yet leaves out what changed since it was built: posts taken down, and
+    posts of members who now keep theirs out of the newsletter.
+    """
+    if issue.status != "sent":
+        issue = without_withheld(issue, members, takedowns or Takedowns())
 
     def who(name: str) -> Person:
-        return person(name, members, member_url)
+        return person(name, members, member_url, faces)
 
     sections = tuple(
         Section(
@@ -104,7 +130,7 @@ def present(
                 Entry(
                     title=item.title,
                     url=item.url,
-                    excerpt=item.excerpt,
+                    excerpt=item.excerpt if _may_quote(item, members) else "",
                     author=who(item.author),
                     shared_by=who(item.shared_by) if item.shared_by else None,
                     original_url=item.original_url,
@@ -123,6 +149,36 @@ def present(
         intro_html=render_intro(issue.intro, base_url),
         period=period_label(issue.period_start, issue.period_end),
     )
+
+
+def _may_quote(item: Item, members: Mapping[str, Member]) -> bool:
+    """Whether the issue may show an excerpt of the item: not when it is a curated post whose
+    member allows links only today, whatever they allowed when the issue was built (the member
+    file is the truth: an issue not yet sent, and the site's page of every issue, follow it)."""
+    if not item.original_url:
+        return True  # an article of the site's own
+    member = members.get(item.shared_by or "") or members.get(item.author)
+    return member is None or member.consent != "link"
+
+
+def without_withheld(issue: Issue, members: Mapping[str, Member], takedowns: Takedowns) -> Issue:
+    """The issue without the items taken down or kept out of the newsletter by their member."""
+
+    def withheld(item: Item) -> bool:
+        people = [members.get(who) for who in (item.author, item.shared_by) if who]
+        return takedowns.is_withdrawn(item.url, item.original_url) or any(
+            member is not None and not member.newsletter for member in people
+        )
+
+    items = tuple(item for item in issue.items if not withheld(item))
+    if len(items) == len(issue.items):
+        return issue
+    summary = issue.summary
+    if any(item.title in summary for item in issue.items if item not in items):
+        # The preheader named a post withheld since: offered anew from what is left.
+        names = {handle: member.name for handle, member in members.items()}
+        summary = default_summary(items, names)
+    return replace(issue, items=items, summary=summary)
 
 
 def render_intro(text: str, base_url: str | None = None) -> str:

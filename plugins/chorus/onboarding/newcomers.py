@@ -24,7 +24,7 @@ from chorus.common.config import Config
 from chorus.common.files import write_atomic
 from chorus.common.sanitize import plain_text
 from chorus.common.urls import web_url
-from chorus.fetch.entries import FeedError, ParsedFeed
+from chorus.fetch.entries import FeedError, LeftOut, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.parse import parse_feed
 from chorus.fetch.store import CommunityStore, link_key, make_post
@@ -223,7 +223,7 @@ class FeedPreview:
     title: str | None = None
     site: str | None = None
     warning: str | None = None
-    skipped: int = 0  # entries the parser dropped (no usable link) or past the entry cap
+    left_out: LeftOut = field(default_factory=LeftOut)  # entries that give no post, and why
     moved_to: str | None = None
     entries: tuple[EntryPreview, ...] = ()
 
@@ -305,7 +305,7 @@ def _preview_feed(
         title=feed.title,
         site=feed.site,
         warning=feed.warning,
-        skipped=feed.skipped,
+        left_out=feed.left_out,
         moved_to=response.moved_to,
         entries=tuple(entries),
     )

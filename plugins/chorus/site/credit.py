@@ -17,6 +17,7 @@ import markdown
 
 from chorus.common.sanitize import link_remote_images, sanitize_html
 from chorus.common.urls import LOCAL_SCHEME, web_url
+from chorus.fetch.faces import Face
 from chorus.members.registry import Member
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ class MemberView:
     url: str
     save_as: str
     bio: str
+    face: Face | None = None  # the picture that shows them (chorus.fetch.avatars)
     atom_feed: str | None = None  # our feed of their posts, relative to SITEURL
     rss_feed: str | None = None
+    file_url: str | None = None  # their member file in the site's repository, to change it
     found_feeds: list[str] = field(default_factory=list)  # feeds their posts name as their own
 
     def __getattr__(self, name: str) -> Any:
@@ -124,6 +127,13 @@ class MemberView:
         """An absolute URL, or a path relative to SITEURL for avatars kept under content/."""
         return self.member.avatar
 
+    def photo_url(self, base: str, size: int = 256) -> str | None:
+        """The face's absolute URL, for JSON-LD, feeds and cards (``base``: the site's URL)."""
+        if self.face is None:
+            return None
+        source = self.face.src(size)
+        return source if "://" in source else f"{base}/{source}"
+
     @property
     def feeds(self) -> list[str]:
         """Their public feed URLs: the http(s) ones of their file, then any their posts name
@@ -133,14 +143,21 @@ class MemberView:
 
 
 def member_views(
-    members: dict[str, Member], patterns: dict[str, str | None], remote_images: str = "link"
+    members: dict[str, Member],
+    patterns: dict[str, str | None],
+    remote_images: str = "link",
+    faces: dict[str, Face] | None = None,
 ) -> dict[str, MemberView]:
-    """One view per member, in handle order; ``patterns`` hold "{handle}" (None: not made);
-    ``remote_images`` is the ``CHORUS_REMOTE_IMAGES`` policy for images in bios."""
+    """One view per member, in handle order; ``patterns`` hold "{handle}" or "{file}", the name
+    of the member file (None: not made); ``remote_images`` is the ``CHORUS_REMOTE_IMAGES``
+    policy for images in bios; ``faces`` the picture of each (``chorus.fetch.faces.faces``)."""
 
     def expand(name: str, handle: str) -> str | None:
         pattern = patterns.get(name)
-        return pattern.format(handle=handle) if pattern else None
+        if not pattern:
+            return None
+        source = members[handle].source
+        return pattern.format(handle=handle, file=source.name if source else f"{handle}.md")
 
     return {
         handle: MemberView(
@@ -148,8 +165,10 @@ def member_views(
             url=expand("url", handle) or "",
             save_as=expand("save_as", handle) or "",
             bio=render_bio(member.bio, remote_images),
+            face=(faces or {}).get(handle),
             atom_feed=expand("atom_feed", handle),
             rss_feed=expand("rss_feed", handle),
+            file_url=expand("file_url", handle),
         )
         for handle, member in members.items()
     }

@@ -533,8 +533,10 @@ def remove_stale_outputs(
     kept = set(current) | set(retention)
     removed = []
     for name in previous:
-        path = (output / name).resolve()
-        if name in kept or PurePath(name).parts[0] in kept or output not in path.parents:
+        if name in kept or PurePath(name).parts[0] in kept:
+            continue
+        path = (output / name).resolve()  # only now: resolving every name costs seconds
+        if output not in path.parents:
             continue
         try:
             path.unlink()

@@ -1,0 +1,160 @@
+"""Members' avatars fetched into the repository and resized.
+
+``fetch_avatars`` asks each member's ``avatar:`` URL for its image the way feeds are asked
+(``chorus.fetch.http``: conditionally, with ETag and Last-Modified remembered in
+``avatar-state.json``, within ``CHORUS_MAX_AVATAR_BYTES``), checks it as post images are
+checked (``chorus.fetch.images.check_image``: a raster format on the allow-list, SVG refused,
+declared dimensions read before anything is decoded) and keeps it as square PNGs of
+``AVATAR_SIZES`` pixels named by the hash of the fetched bytes. A failure keeps the avatar
+fetched before. ``chorus.fetch.faces`` tells pages which picture shows each member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import logging
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from PIL import Image, ImageOps
+
+from chorus.common.config import Config
+from chorus.common.files import write_atomic
+from chorus.fetch.faces import (
+    AVATAR_SIZES,
+    MANIFEST_FORMAT,
+    avatar_files,
+    load_avatar_records,
+    png_bytes,
+)
+from chorus.fetch.http import Response, fetch_all
+from chorus.fetch.images import MAX_PIXELS, MediaError, check_image, write_bytes
+from chorus.fetch.state import Validators
+from chorus.members.registry import Member
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AvatarReport:
+    """What one run did with avatars, by member handle."""
+
+    fetched: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)  # handle -> (URL, why)
+
+
+def resize_avatar(body: bytes) -> dict[int, bytes]:
+    """The image as centre-cropped square PNGs of each of ``AVATAR_SIZES``; MediaError if it
+    is not an image we keep. The pixel cap is checked again as Pillow decodes
+    (``MAX_IMAGE_PIXELS``), so that a header that lied costs nothing either."""
+    check_image(body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(body)) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise MediaError(f"{image.width}x{image.height} pixels is over the cap")
+                image.seek(0)  # an animated GIF or WebP: its first frame
+                image.load()
+                picture = ImageOps.exif_transpose(image).convert("RGBA")
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise MediaError(f"too many pixels ({error})") from None
+        except (OSError, SyntaxError, ValueError) as error:
+            raise MediaError(f"a broken image ({error})") from None
+    side = min(picture.size)
+    square = ImageOps.fit(picture, (side, side), Image.Resampling.LANCZOS)
+    return {
+        size: png_bytes(square.resize((size, size), Image.Resampling.LANCZOS))
+        for size in AVATAR_SIZES
+    }
+
+
+class AvatarLibrary:
+    """The avatars kept under ``config.avatars_dir``, and what each URL last answered."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.records: dict[str, dict[str, str]] = load_avatar_records(config.avatar_manifest)
+        self._changed = False
+
+    def fetch(self, members: Iterable[Member]) -> AvatarReport:
+        """Ask every member's http(s) avatar URL again, conditionally; resize what changed."""
+        report = AvatarReport()
+        owners: dict[str, list[str]] = {}
+        for member in members:
+            if member.avatar and "://" in member.avatar:
+                owners.setdefault(member.avatar, []).append(member.handle)
+        if not owners:
+            return report
+        limits = replace(self.config, max_feed_bytes=self.config.max_avatar_bytes)
+
+        async def on_response(response: Response) -> None:
+            self._record(response, owners[response.url], report)
+
+        jobs = [(url, self._validators(url)) for url in sorted(owners)]
+        asyncio.run(fetch_all(jobs, limits, on_response))
+        self.save()
+        return report
+
+    def _validators(self, url: str) -> Validators | None:
+        record = self.records.get(url)
+        if not record or "name" not in record or not self._files_present(record["name"]):
+            return None  # nothing kept (or its files were deleted): ask for the whole image
+        return Validators(etag=record.get("etag"), last_modified=record.get("last_modified"))
+
+    def _files_present(self, name: str) -> bool:
+        return all((self.config.avatars_dir / f).is_file() for f in avatar_files(name).values())
+
+    def _record(self, response: Response, handles: list[str], report: AvatarReport) -> None:
+        url = response.url
+        if response.outcome == "not_modified":
+            report.unchanged += len(handles)
+            return
+        error = response.error or "failed"
+        if response.outcome == "ok":
+            try:
+                self._keep(url, response)
+            except MediaError as refused:
+                error = str(refused)
+            else:
+                report.fetched.extend(handles)
+                return
+        # The avatar kept before, if any, stays in use: its record is left as it was.
+        for handle in handles:
+            report.failed[handle] = (url, error)
+        log.info("%s: avatar %s: %s", ", ".join(handles), url, error)
+
+    def _keep(self, url: str, response: Response) -> None:
+        """Resize and keep a fetched avatar; MediaError if it is not one we keep."""
+        name = hashlib.sha256(response.body).hexdigest()[:20]
+        if not self._files_present(name):
+            for size, png in resize_avatar(response.body).items():
+                write_bytes(self.config.avatars_dir / avatar_files(name)[size], png)
+        record = {"name": name}
+        if response.etag:
+            record["etag"] = response.etag
+        if response.last_modified:
+            record["last_modified"] = response.last_modified
+        if self.records.get(url) != record:
+            self.records[url] = record
+            self._changed = True
+
+    def save(self) -> None:
+        """Write the manifest if anything changed, in a stable order (it is committed)."""
+        if not self._changed:
+            return
+        document = {"format": MANIFEST_FORMAT, "avatars": dict(sorted(self.records.items()))}
+        write_atomic(
+            self.config.avatar_manifest, json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        )
+        self._changed = False
+
+
+def fetch_avatars(config: Config, members: Iterable[Member]) -> AvatarReport:
+    """Fetch, check and resize every member's http(s) avatar (``AvatarLibrary.fetch``)."""
+    return AvatarLibrary(config).fetch(members)
