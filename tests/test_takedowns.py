@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import gzip
-import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree
