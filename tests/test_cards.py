@@ -142,3 +142,24 @@ def test_a_wrong_number_of_card_posts_is_refused(community):
     community.write_settings(CHORUS_SHARE_CARD_POSTS="all")
     with pytest.raises(ConfigError, match="CHORUS_SHARE_CARD_POSTS must be a whole number"):
         Pelican(community.settings()).run()
+
+
+def test_without_dejavu_names_are_transliterated_not_boxed(monkeypatch):
+    from PIL import ImageDraw, ImageFont
+
+    from chorus.site import cards
+
+    # Pillow's own font draws one and the same box for every accented letter.
+    def drawn(letter: str) -> bytes:
+        image = Image.new("L", (60, 60))
+        ImageDraw.Draw(image).text((5, 5), letter, 255, ImageFont.load_default(size=40))
+        return image.tobytes()
+
+    assert drawn("á") == drawn("ł") != drawn("a")
+    monkeypatch.setattr(cards, "_has_dejavu", lambda: False)
+    font = cards._font(44)
+    assert cards._fit("Tomás Brüggemann", font, 2000) == "Tomas Bruggemann"
+    assert cards._fit("Łódź weaving " * 20, font, 300).endswith("...")
+    assert cards._wrap("Grüße aus Łódź", font, 2000) == ["Grusse aus Lodz"]
+    picture = Image.open(io.BytesIO(cards.draw_card(cards.CardText("Ñandú", "Café", "Tomás"))))
+    assert picture.size == (1200, 630)

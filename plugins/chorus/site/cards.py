@@ -4,7 +4,8 @@ A card is a 1200x630 PNG with the page's title, the face and name of who wrote i
 site's name. Each is named by the hash of everything drawn on it (``card_name``) and kept in
 the build's cache (``keep_card``), so that a rebuild draws only the cards of what changed.
 Text is set in DejaVu Sans where it is installed, else in the font that ships with Pillow
-(``ImageFont.load_default``), so that every machine can build the site.
+(``ImageFont.load_default``), so that every machine can build the site; that font has no
+accented letters, so text is then transliterated ("Tomás" as "Tomas", never "Tom□s").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from unidecode import unidecode
 
 WIDTH, HEIGHT = 1200, 630
 CARD_STYLE = 1  # part of every card's name: a new look gets new names
@@ -133,6 +135,20 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
         return ImageFont.load_default(size=size)  # type: ignore[return-value]  # with a size
 
 
+@cache
+def _has_dejavu() -> bool:
+    try:
+        ImageFont.truetype(DEJAVU, 12)
+    except OSError:
+        return False
+    return True
+
+
+def _settable(text: str) -> str:
+    """``text`` in letters the card's font has."""
+    return text if text.isascii() or _has_dejavu() else unidecode(text)
+
+
 def font_name() -> str:
     """The font cards are set in, as part of their names: the same inputs set in another
     font are another card."""
@@ -170,6 +186,7 @@ def _title_lines(title: str, width: int, height: int) -> tuple[int, list[str]]:
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     """Words in lines at most ``width`` pixels wide; a word too long for one is cut."""
+    text = _settable(text)
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -187,12 +204,12 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
 
 def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
     """``text``, cut with an ellipsis if it is wider than ``width`` pixels."""
-    text = " ".join(text.split())
+    text, ellipsis = " ".join(_settable(text).split()), _settable(ELLIPSIS)
     if font.getlength(text) <= width:
         return text
-    while text and font.getlength(text + ELLIPSIS) > width:
+    while text and font.getlength(text + ellipsis) > width:
         text = text[:-1]
-    return text.rstrip(" " + ELLIPSIS) + ELLIPSIS
+    return text.rstrip(" " + ellipsis) + ellipsis
 
 
 def _round(face: Image.Image, size: int) -> Image.Image:
