@@ -259,7 +259,7 @@ def environment() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     packages = {}
-    for name in ("pelican", "aiohttp", "feedparser", "nh3", "chorus"):
+    for name in ("pelican", "aiohttp", "feedparser", "nh3", "lxml", "pagefind", "pelican-chorus"):
         try:
             packages[name] = version(name)
         except PackageNotFoundError:
