@@ -978,9 +978,9 @@ def send_command(site: Any, *args: str) -> Any:
     return CliRunner().invoke(mentions, ["send", *args], obj=CliSite(site.settings_file))
 
 
-def test_build_writes_the_manifest_and_the_command_sends_to_the_original(
-    site, feed_server, receiver, cli
-):
+def published_post(site: Any, feed_server: Any, receiver: Any, cli: Any) -> tuple[str, str, Path]:
+    """Ada's post of an original with a Webmention endpoint, fetched and built for
+    publishing: the endpoint, the original's URL and the post file."""
     endpoint = receiver.add("/webmention")
     original = target_page(feed_server, "/posts/looms/", endpoint)
     feed_server.add("/feed.xml", FEED.format(base=feed_server.base))
@@ -988,8 +988,14 @@ def test_build_writes_the_manifest_and_the_command_sends_to_the_original(
     cli("fetch")
     publish_settings(site, feed_server.base, CHORUS_WEBMENTION_ALLOW_PRIVATE=True)
     site.build()
-
     [post] = site.posts("ada")
+    return endpoint, original, post
+
+
+def test_build_writes_the_manifest_and_the_command_sends_to_the_original(
+    site, feed_server, receiver, cli
+):
+    endpoint, original, post = published_post(site, feed_server, receiver, cli)
     post_url = f"{feed_server.base}/posts/2026/{post.stem}/"
     site_url, pages = load_manifest(site.root / "cache" / "chorus" / "mentions.json")
     assert site_url == feed_server.base
@@ -1014,14 +1020,7 @@ def test_build_writes_the_manifest_and_the_command_sends_to_the_original(
 
 
 def test_a_post_taken_down_tells_its_targets_it_is_gone(site, feed_server, receiver, cli):
-    endpoint = receiver.add("/webmention")
-    original = target_page(feed_server, "/posts/looms/", endpoint)
-    feed_server.add("/feed.xml", FEED.format(base=feed_server.base))
-    site.member("ada", feeds=[feed_server.url("/feed.xml")], consent="full", trusted=True)
-    cli("fetch")
-    publish_settings(site, feed_server.base, CHORUS_WEBMENTION_ALLOW_PRIVATE=True)
-    site.build()
-    [post] = site.posts("ada")
+    _endpoint, original, post = published_post(site, feed_server, receiver, cli)
     post_url = f"{feed_server.base}/posts/2026/{post.stem}/"
     assert send_command(site).exit_code == 0
 

@@ -142,7 +142,11 @@ class NewsletterGenerator(Generator):
         self.context["CHORUS_NEWSLETTER_TITLE"] = config.title
 
     def _takedowns(self) -> Takedowns:
-        """The posts taken down, which issues not sent yet leave out."""
+        """The posts taken down, which issues not sent yet leave out: as the chorus_takedowns
+        plugin read them for this build, or read here without it."""
+        known = self.context.get("chorus_takedowns")
+        if known is not None:
+            return known
         path = Config.from_settings(self.settings).takedowns_file
         try:
             return load_takedowns(path)
@@ -154,10 +158,10 @@ class NewsletterGenerator(Generator):
         views = self.context.get("chorus_members")
         if views:
             return {handle: view.member for handle, view in views.items()}
-        # Without the chorus_members plugin: the registry itself (its problems are reported
-        # by `chorus members check`).
+        # Without the chorus_members plugin: the registry itself, as chorus_curated read it
+        # for this build or read here (its problems are reported by `chorus members check`).
         core = Config.from_settings(self.settings)
-        registry = load_registry(
+        registry = self.context.get("chorus_registry") or load_registry(
             core.members_dir, content_dir=core.content_dir, local_feeds_dir=core.local_feeds_dir
         )
         return dict(registry.members)

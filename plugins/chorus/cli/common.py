@@ -6,6 +6,7 @@ Commands import this module, never each other, so the command line has no import
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chorus.common.config import Config, ConfigError
+from chorus.common.frontmatter import Problem
 from chorus.members.registry import Registry, load_registry
 
 console = Console(stderr=False, highlight=False)
@@ -63,9 +65,9 @@ class Site:
 pass_site = click.make_pass_decorator(Site)
 
 
-def print_problems(registry: Registry) -> None:
-    """Print each problem of the members registry with its file and field."""
-    for problem in registry.problems:
+def print_problems(problems: Iterable[Problem]) -> None:
+    """Print each problem (of a member file, an issue file) with its file and field."""
+    for problem in problems:
         where = f"{relative(problem.path)}: " + (f"{problem.field}: " if problem.field else "")
         errors.print(f"[red]error[/red] {escape(where + problem.message)}", soft_wrap=True)
 
@@ -73,7 +75,7 @@ def print_problems(registry: Registry) -> None:
 def relative(path: Path) -> str:
     """The path as the user typed it: relative to the working directory when inside it."""
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
     except ValueError:
         return str(path)
 

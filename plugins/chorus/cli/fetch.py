@@ -62,7 +62,7 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     registry = site.registry()
     # A broken member file costs only that member: the others are fetched as usual.
     if not registry.ok:
-        print_problems(registry)
+        print_problems(registry.problems)
         unusable = len({problem.path for problem in registry.problems})
         errors.print(
             f"{unusable} member file{'s' * (unusable != 1)} with errors left out of this "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from chorus.cli.common import interactive
+from chorus.cli.common import interactive, relative
 from chorus.onboarding.scaffold import (
     Requirement,
     ScaffoldError,
@@ -123,10 +122,10 @@ def init(
     except OSError as error:
         raise click.ClickException(f"cannot write the site: {error}") from None
     for path in written:
-        console.print(f"[green]created[/green] {escape(_relative(path))}", soft_wrap=True)
+        console.print(f"[green]created[/green] {escape(relative(path))}", soft_wrap=True)
     console.print(
-        f"\n{escape(site.name)} is ready in {escape(_relative(directory))}/. Next:\n"
-        f"  cd {escape(_relative(directory))}\n"
+        f"\n{escape(site.name)} is ready in {escape(relative(directory))}/. Next:\n"
+        f"  cd {escape(relative(directory))}\n"
         "  chorus fetch && chorus build    # the example member's posts, then output/\n"
         "  chorus serve                    # http://127.0.0.1:8000/\n"
         "  git init && git add . && git commit -m 'A new Chorus site'\n"
@@ -139,10 +138,3 @@ def init(
             f"{escape(installs.line)}\n{escape(installs.note)}",
             soft_wrap=True,
         )
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return os.fspath(path)

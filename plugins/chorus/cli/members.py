@@ -20,6 +20,7 @@ from chorus.cli.common import (
     interactive,
     pass_site,
     print_problems,
+    relative,
 )
 from chorus.common.config import Config
 from chorus.common.urls import web_url
@@ -50,7 +51,7 @@ def members_check(site: Site) -> None:
     Exits 1 if any file has a problem. Example: chorus members check
     """
     registry = site.registry()
-    print_problems(registry)
+    print_problems(registry.problems)
     from chorus.fetch.health import feed_health
     from chorus.fetch.state import load_state
 
@@ -208,7 +209,7 @@ def add(
     try:
         path, member = check_member(new, **where)
     except MemberFileError as error:
-        _print_problems(error.problems)
+        print_problems(error.problems)
         errors.print("Nothing was written.", soft_wrap=True)
         sys.exit(1)
     if check:
@@ -217,17 +218,17 @@ def add(
         if not preview.ok:
             errors.print(
                 f"Nothing was written: fix the feed URL, or add --no-check to write "
-                f"{escape(_relative(path))} anyway.",
+                f"{escape(relative(path))} anyway.",
                 soft_wrap=True,
             )
             sys.exit(1)
     try:
         path, member = write_member(new, **where)
     except MemberFileError as error:  # the file appeared meanwhile
-        _print_problems(error.problems)
+        print_problems(error.problems)
         sys.exit(1)
     console.print(
-        f"[green]wrote[/green] {escape(_relative(path))}. Commit it (or open a pull request); "
+        f"[green]wrote[/green] {escape(relative(path))}. Commit it (or open a pull request); "
         f"`chorus fetch {member.handle}` brings the posts in.",
         soft_wrap=True,
     )
@@ -320,7 +321,7 @@ def preview(site: Site, files: tuple[Path, ...], limit: int) -> None:
             for feed in sorted(set(other.feeds) & set(member.feeds)):
                 problems.append(Problem(path, "feeds", f"{feed} is already {other.handle}'s"))
         chosen.append(member)
-    _print_problems(problems)
+    print_problems(problems)
     previews = preview_members(chosen, config) if chosen else []
     for shown in previews:
         _print_preview(shown, limit=limit)
@@ -490,12 +491,12 @@ def import_members(
                 path, _ = write_member(new, **where)
         except MemberFileError as error:
             failures += 1
-            _print_problems(error.problems)
+            print_problems(error.problems)
             continue
         written += 1
         verb = "would write" if dry_run else "wrote"
         console.print(
-            f"[green]{verb}[/green] {escape(_relative(path))}: {escape(new.name)}, "
+            f"[green]{verb}[/green] {escape(relative(path))}: {escape(new.name)}, "
             f"{len(new.feeds)} feed(s)",
             soft_wrap=True,
         )
@@ -525,19 +526,6 @@ def _where(site: Site) -> dict[str, Any]:
         "local_feeds_dir": config.local_feeds_dir,
         "registry": site.registry(),
     }
-
-
-def _print_problems(problems: Iterable[Problem]) -> None:
-    for problem in problems:
-        where = f"{_relative(problem.path)}: " + (f"{problem.field}: " if problem.field else "")
-        errors.print(f"[red]error[/red] {escape(where + problem.message)}", soft_wrap=True)
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 members.add_command(add)
