@@ -161,3 +161,22 @@ def test_bad_paths_are_refused_with_the_settings_name(site, name, value):
     site.write_settings(**{name: value})
     with pytest.raises(ConfigError, match=f"{name} must be"):
         site.build()
+
+
+def test_a_build_that_writes_no_page_keeps_the_index_and_a_changed_page_is_indexed(findable):
+    entry = findable.output / "pagefind" / "pagefind-entry.json"
+    first = entry.stat().st_mtime_ns, entry.read_bytes()
+    findable.build()
+    assert (entry.stat().st_mtime_ns, entry.read_bytes()) == first
+    findable.article(
+        "late.md",
+        """
+        Title: A late note
+        Date: 2026-11-30 10:00
+
+        Only this article says xylographic.
+        """,
+    )
+    findable.build()
+    assert entry.stat().st_mtime_ns != first[0]
+    assert any("xylographic" in page["content"] for page in indexed(findable.output).values())

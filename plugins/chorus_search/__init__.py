@@ -27,6 +27,9 @@ def index_output(pelican_object: Any) -> None:
         # The site itself is built; the search page says its index could not be loaded.
         log.error("search: %s", error)
         return
+    if summary is None:
+        log.info("search: no page changed; Pagefind's index in %s/ kept", bundle)
+        return
     pages = re.search(r"Indexed (\d+) pages?", summary)
     log.info("search: Pagefind indexed %s pages into %s/", pages[1] if pages else "the", bundle)
 

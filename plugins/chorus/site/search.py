@@ -8,9 +8,13 @@ so it indexes exactly what a reader sees: the part of each page marked ``data-pa
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
+
+# In the bundle folder: the fingerprint of the pages it was made from.
+FINGERPRINT_NAME = "chorus-pages.sha256"
 
 
 class SearchIndexError(Exception):
@@ -32,13 +36,21 @@ def pagefind_executable() -> Path:
         raise SearchIndexError(f"the Pagefind binary is missing: {error}") from None
 
 
-def index_site(output_dir: Path, bundle: str) -> str:
-    """Index every page under ``output_dir`` into ``output_dir/bundle``; Pagefind's summary."""
+def index_site(output_dir: Path, bundle: str) -> str | None:
+    """Index every page under ``output_dir`` into ``output_dir/bundle``; Pagefind's summary,
+    or None when no page changed since the bundle was made, which is then kept as it is."""
     target = output_dir / bundle
+    executable = pagefind_executable()
+    # Pagefind reads every page each time (seconds for thousands), and its bundle differs
+    # from run to run: a build that wrote no page keeps the bundle it has.
+    pages = _pages_fingerprint(output_dir, target, executable)
+    seal = target / FINGERPRINT_NAME
+    if (target / "pagefind-entry.json").is_file() and _read(seal) == pages:
+        return None
     # Pagefind adds to a bundle folder: a post gone since the last build would stay findable.
     shutil.rmtree(target, ignore_errors=True)
     command = [
-        str(pagefind_executable()),
+        str(executable),
         "--site",
         str(output_dir),
         "--output-subdir",
@@ -50,4 +62,26 @@ def index_site(output_dir: Path, bundle: str) -> str:
         raise SearchIndexError(
             f"Pagefind could not index {output_dir}: {' / '.join(detail[-3:]) or 'no message'}"
         )
+    seal.write_text(pages, encoding="utf-8")
     return result.stdout
+
+
+def _pages_fingerprint(output_dir: Path, bundle_dir: Path, executable: Path) -> str:
+    """What the index is made from: every page's path, size and time of writing (a page
+    written again has a new time), and the Pagefind that reads them."""
+    digest = hashlib.sha256(str(executable.resolve()).encode())
+    for page in sorted(output_dir.rglob("*.html")):
+        if bundle_dir in page.parents:
+            continue
+        stat = page.stat()
+        digest.update(
+            f"{page.relative_to(output_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
