@@ -41,6 +41,7 @@ from chorus.common.urls import web_url
 from chorus.members.consent import effective_consent, kept_body
 from chorus.members.registry import Registry, load_registry
 from chorus.site.credit import attachments
+from chorus.site.posts import every_post
 from chorus.site.slugs import usable_slug
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ def apply_current_consent(generator: Any) -> None:
         "",
     )
     excerpt_chars = generator.settings["CHORUS_EXCERPT_CHARS"]
-    for article in _all_posts(generator):
+    for article in every_post(generator):
         if not os.path.abspath(article.source_path).startswith(community):
             continue  # an article of the site's own, whatever it says of a member
         member = registry.members.get(getattr(article, "member", None))
@@ -175,17 +176,6 @@ def members_registry(generator: Any) -> Registry:
         )
         generator.context["chorus_registry"] = registry
     return registry
-
-
-def _all_posts(generator: Any) -> list[Any]:
-    return [
-        *generator.articles,
-        *generator.translations,
-        *generator.drafts,
-        *generator.drafts_translations,
-        *generator.hidden_articles,
-        *generator.hidden_translations,
-    ]
 
 
 def set_canonical_urls(generator: Any) -> None:

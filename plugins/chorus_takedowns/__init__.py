@@ -18,6 +18,7 @@ from pelican.generators import Generator
 
 from chorus.common.config import Config, apply_defaults
 from chorus.members.takedowns import Takedowns, TakedownsError, load_takedowns
+from chorus.site.posts import ARTICLE_LISTS
 
 log = logging.getLogger(__name__)
 CONTEXT_KEY = "chorus_takedowns"
@@ -38,14 +39,7 @@ def drop_removed_posts(generator: Any) -> None:
     generator.context[CONTEXT_KEY] = takedowns
     if not takedowns.removed:
         return
-    for name in (
-        "articles",
-        "translations",
-        "hidden_articles",
-        "hidden_translations",
-        "drafts",
-        "drafts_translations",
-    ):
+    for name in ARTICLE_LISTS:
         kept = []
         for article in getattr(generator, name):
             if _taken_down(article, takedowns):
