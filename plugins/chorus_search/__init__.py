@@ -22,7 +22,8 @@ def index_output(pelican_object: Any) -> None:
     if not bundle:
         return
     try:
-        summary = index_site(Path(pelican_object.output_path), bundle)
+        seal = Path(pelican_object.settings["CACHE_PATH"], "chorus", "pagefind-pages.sha256")
+        summary = index_site(Path(pelican_object.output_path), bundle, seal)
     except SearchIndexError as error:
         # The site itself is built; the search page says its index could not be loaded.
         log.error("search: %s", error)

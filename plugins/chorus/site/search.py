@@ -13,9 +13,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# In the bundle folder: the fingerprint of the pages it was made from.
-FINGERPRINT_NAME = "chorus-pages.sha256"
-
 
 class SearchIndexError(Exception):
     """Pagefind could not index the site; the message says why."""
@@ -36,15 +33,17 @@ def pagefind_executable() -> Path:
         raise SearchIndexError(f"the Pagefind binary is missing: {error}") from None
 
 
-def index_site(output_dir: Path, bundle: str) -> str | None:
+def index_site(output_dir: Path, bundle: str, seal: Path) -> str | None:
     """Index every page under ``output_dir`` into ``output_dir/bundle``; Pagefind's summary,
-    or None when no page changed since the bundle was made, which is then kept as it is."""
+    or None when no page changed since the bundle was made, which is then kept as it is.
+
+    ``seal`` (in the build's cache, never the output: it holds times of writing) keeps the
+    fingerprint of the pages the bundle was made from."""
     target = output_dir / bundle
     executable = pagefind_executable()
     # Pagefind reads every page each time (seconds for thousands), and its bundle differs
     # from run to run: a build that wrote no page keeps the bundle it has.
     pages = _pages_fingerprint(output_dir, target, executable)
-    seal = target / FINGERPRINT_NAME
     if (target / "pagefind-entry.json").is_file() and _read(seal) == pages:
         return None
     # Pagefind adds to a bundle folder: a post gone since the last build would stay findable.
@@ -62,6 +61,7 @@ def index_site(output_dir: Path, bundle: str) -> str | None:
         raise SearchIndexError(
             f"Pagefind could not index {output_dir}: {' / '.join(detail[-3:]) or 'no message'}"
         )
+    seal.parent.mkdir(parents=True, exist_ok=True)
     seal.write_text(pages, encoding="utf-8")
     return result.stdout
 
