@@ -122,25 +122,59 @@ def test_cards_are_kept_by_content_and_drawn_again_only_when_it_changes(shared):
     assert len(list(cache.iterdir())) == len(drawn) + 1
 
 
-def test_older_posts_share_their_authors_card(shared):
-    shared.write_settings(CHORUS_SHARE_CARD_POSTS=1)
+def test_a_build_draws_the_newest_posts_cards_first_and_the_next_build_the_rest(shared):
+    import shutil
+
+    shutil.rmtree(shared.root / "cache")
+    shutil.rmtree(shared.output)
+    shared.write_settings(CHORUS_SHARE_CARDS_PER_BUILD=1)
     shared.build()
     newest = share_tags(shared.page(original_page(shared)))
     older = share_tags(shared.page(curated_page(shared, "ada")))
     member = share_tags(shared.page("members/ada/"))
     assert newest["og:image:alt"].startswith("An original article, by Bob Weaver")
+    # Ada's post waits for its own card: her card (face, name, site) meanwhile.
     assert older["og:image"] == member["og:image"]
     assert older["og:image:alt"] == "Ada Lovelace on The Loom Collective"
     assert card_of(shared, older).size == (1200, 630)
 
+    shared.build()  # the cache kept, as the deploy workflow keeps it: the next post's card
+    older = share_tags(shared.page(curated_page(shared, "ada")))
+    assert older["og:image"] != member["og:image"]
+    assert older["og:image:alt"] == "Ada on looms, by Ada Lovelace, on The Loom Collective"
+    assert card_of(shared, older).size == (1200, 630)
 
-def test_a_wrong_number_of_card_posts_is_refused(community):
+
+def test_many_cards_are_drawn_by_workers_each_with_its_own_title(community):
+    """Enough posts for the worker processes: every post's card is there, and its own."""
+    for number in range(30):
+        community.article(
+            f"looms-{number}.md",
+            f"""
+            Title: Looms, part {number}
+            Date: 2026-10-{number % 27 + 1:02d} 10:00
+
+            Part {number} of a long series.
+            """,
+        )
+    community.write_settings(SITEURL=SITE, FEED_DOMAIN=SITE, RELATIVE_URLS=False)
+    community.build()
+    cards = set()
+    for page in community.output.glob("posts/*/looms-part-*/index.html"):
+        tags = share_tags(community.page(str(page.parent.relative_to(community.output)) + "/"))
+        assert tags["og:image:alt"].startswith("Looms, part ")
+        assert card_of(community, tags).size == (1200, 630)
+        cards.add(tags["og:image"])
+    assert len(cards) == 30
+
+
+def test_a_wrong_number_of_cards_per_build_is_refused(community):
     from pelican import Pelican
 
     from chorus.common.config import ConfigError
 
-    community.write_settings(CHORUS_SHARE_CARD_POSTS="all")
-    with pytest.raises(ConfigError, match="CHORUS_SHARE_CARD_POSTS must be a whole number"):
+    community.write_settings(CHORUS_SHARE_CARDS_PER_BUILD="all")
+    with pytest.raises(ConfigError, match="CHORUS_SHARE_CARDS_PER_BUILD must be a whole number"):
         Pelican(community.settings()).run()
 
 

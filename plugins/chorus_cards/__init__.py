@@ -1,9 +1,12 @@
 """Pelican plugin: a share card (Open Graph / Twitter image) for every post, page and member
 page, and one for the site, drawn by ``chorus.site.cards`` and kept by content in the cache.
 
-The newest ``CHORUS_SHARE_CARD_POSTS`` posts get a card with their own title; older posts
-share their author's card (face, name, site), so that a build without a cache (a fresh CI
-runner) draws a few dozen cards, not one per post of the archive.
+Every post gets a card with its own title. A build draws at most
+``CHORUS_SHARE_CARDS_PER_BUILD`` cards of posts that have none yet, the newest first (so that
+a build with no cache, a fresh CI runner, stays quick); a post whose card is not drawn yet
+shares its author's card (face, name, site) until a later build draws its own (the deploy
+workflow keeps the cache, so each build draws the next ones). Many cards are drawn in worker
+processes while Pelican writes the pages.
 
 Sets ``chorus_card`` and ``chorus_card_alt`` on every article and page; context keys
 ``chorus_member_cards`` (handle -> card), ``chorus_site_card`` and ``chorus_share_base`` (the
@@ -13,9 +16,11 @@ site's absolute URL, which ``og:image`` needs even when pages link relatively). 
 
 from __future__ import annotations
 
-import functools
 import html
 import logging
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,11 +32,15 @@ from pelican.generators import Generator
 from chorus.common.config import ConfigError, apply_defaults
 from chorus.common.urls import web_url
 from chorus.fetch.faces import Face, face_fingerprint, face_pixels
-from chorus.site.cards import CardBase, CardText, card_name, copy_card, keep_card
+from chorus.site.cards import CardText, card_name, copy_card, draw_cards
 
 log = logging.getLogger(__name__)
 CARDS_DIR = "images/cards"  # in the output, under SITEURL
 CACHE_DIR = "chorus/cards"  # under CACHE_PATH
+# Below this many new cards (a tenth of a second or so each dozen) worker processes cost more
+# to start than they save; above it, cards go to the workers in jobs of CARDS_PER_JOB.
+POOL_THRESHOLD = 24
+CARDS_PER_JOB = 25
 
 
 class CardsGenerator(Generator):
@@ -44,9 +53,20 @@ class CardsGenerator(Generator):
         self.names: set[str] = set()
         # Cards no build has drawn yet, by what they share but their title.
         self.pending: dict[tuple[Any, ...], dict[str, str]] = {}
+        self.budget: int | None = self.settings["CHORUS_SHARE_CARDS_PER_BUILD"]
+        self.drawing: list[tuple[Future[list[tuple[str, str]]], tuple[Any, ...]]] = []
 
-    def card(self, text: CardText, handle: str | None = None, face: Face | None = None) -> str:
-        """The card's path under SITEURL; ``draw_pending`` draws it if no build drew it."""
+    def card(
+        self,
+        text: CardText,
+        handle: str | None = None,
+        face: Face | None = None,
+        *,
+        budgeted: bool = False,
+    ) -> str | None:
+        """The card's path under SITEURL; ``start_drawing`` draws it if no build drew it.
+        None for a ``budgeted`` card (a post's) not drawn yet once this build has as many new
+        cards as CHORUS_SHARE_CARDS_PER_BUILD allows."""
         digest = None
         if handle is not None and face is not None:
             if handle not in self.fingerprints:
@@ -54,22 +74,58 @@ class CardsGenerator(Generator):
             digest = self.fingerprints[handle]
         name = card_name(text, digest)
         if name not in self.names:
-            self.names.add(name)
             if not (self.cache / name).is_file():
+                if budgeted and self.budget is not None:
+                    if self.budget <= 0:
+                        return None
+                    self.budget -= 1
                 base = (text.site_name, text.name, text.note, handle, face)
                 self.pending.setdefault(base, {})[name] = text.title
+            self.names.add(name)
         return f"{CARDS_DIR}/{name}"
 
-    def draw_pending(self) -> None:
-        """Draw the new cards into the cache, one base (a member's face and name) at a time."""
+    def start_drawing(self) -> None:
+        """Draw the new cards into the cache, one base (a member's face and name) per job: in
+        worker processes when there are many (``finish_drawing`` waits for them), else here."""
+        jobs = []
         for (site_name, name, note, handle, face), titles in self.pending.items():
             pixels = face_pixels(face, handle) if handle is not None and face is not None else None
-            base = CardBase(site_name, name, note, pixels)
-            for card, title in titles.items():
-                keep_card(self.cache, card, functools.partial(base.card, title))
+            cards = list(titles.items())
+            for start in range(0, len(cards), CARDS_PER_JOB):
+                jobs.append(
+                    (self.cache, site_name, name, note, pixels, cards[start : start + CARDS_PER_JOB])
+                )
         self.pending.clear()
+        workers = min(os.cpu_count() or 1, len(jobs))
+        if sum(len(job[-1]) for job in jobs) < POOL_THRESHOLD or workers < 2:
+            for job in jobs:
+                self._report(draw_cards(*job))
+            return
+        # "spawn": Pelican's autoreload (`chorus serve`) runs threads, unsafe to fork.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.drawing = [(pool.submit(draw_cards, *job), job) for job in jobs]
+        pool.shutdown(wait=False)
+
+    def finish_drawing(self) -> None:
+        """Wait for the workers' cards; a job whose worker failed is drawn here instead."""
+        for future, job in self.drawing:
+            try:
+                failed = future.result()
+            except Exception as error:
+                log.info("share cards: a worker failed (%s); drawing its cards here", error)
+                failed = draw_cards(*job)
+            self._report(failed)
+        self.drawing = []
+
+    def _report(self, failed: list[tuple[str, str]]) -> None:
+        for card, why in failed:
+            log.warning(
+                "share card %s could not be drawn (%s); pages naming it show none", card, why
+            )
+            self.names.discard(card)
 
     def generate_output(self, writer: Any) -> None:
+        self.finish_drawing()
         for name in sorted(self.names):
             target = Path(self.output_path, CARDS_DIR, name)
             copy_card(self.cache, name, target)
@@ -94,43 +150,45 @@ def make_cards(generators: list[Any]) -> None:
     }
     subtitle = _text(settings.get("SITESUBTITLE") or "")
     site_card = cards.card(CardText(subtitle or site, site))
-    articles = [a for g in generators for a in getattr(g, "articles", ())]
-    newest = sorted(articles, key=lambda article: article.date, reverse=True)
-    own_cards = {id(article) for article in newest[: settings["CHORUS_SHARE_CARD_POSTS"]]}
-    for generator in generators:
-        posts = [
-            *getattr(generator, "articles", ()),
-            *getattr(generator, "drafts", ()),
-            *getattr(generator, "translations", ()),
-        ]
-        pages = [
-            *getattr(generator, "pages", ()),
-            *getattr(generator, "hidden_pages", ()),
-            *getattr(generator, "draft_pages", ()),
-        ]
-        for content, is_post in [*((p, True) for p in posts), *((p, False) for p in pages)]:
-            if is_post and id(content) not in own_cards:
-                # An older post shares its author's card (their face, name and site).
-                member = members.get(getattr(content, "member", None))
-                content.chorus_card = member_cards[member.handle] if member else site_card
-                content.chorus_card_alt = f"{member.name} on {site}" if member else site
-                continue
-            try:
-                _card_for(content, members, cards, site)
-            except Exception as error:  # one card's failure costs that card, not the build
-                log.warning(
-                    "%s: no share card (%s: %s)", content.source_path, type(error).__name__, error
-                )
+    posts = [
+        post
+        for generator in generators
+        for kind in ("articles", "drafts", "translations")
+        for post in getattr(generator, kind, ())
+    ]
+    pages = [
+        page
+        for generator in generators
+        for kind in ("pages", "hidden_pages", "draft_pages")
+        for page in getattr(generator, kind, ())
+    ]
+    posts.sort(key=lambda post: post.date, reverse=True)  # the newest first, for the budget
+    for content, is_post in [*((p, True) for p in posts), *((p, False) for p in pages)]:
+        try:
+            drawn = _card_for(content, members, cards, site, budgeted=is_post)
+        except Exception as error:  # one card's failure costs that card, not the build
+            log.warning(
+                "%s: no share card (%s: %s)", content.source_path, type(error).__name__, error
+            )
+            drawn = False
+        if is_post and not drawn:
+            # Its own card waits for a later build: its author's card meanwhile.
+            member = members.get(getattr(content, "member", None))
+            content.chorus_card = member_cards[member.handle] if member else site_card
+            content.chorus_card_alt = f"{member.name} on {site}" if member else site
     context["chorus_member_cards"] = member_cards
     context["chorus_site_card"] = site_card
-    cards.draw_pending()
+    cards.start_drawing()
     base = web_url(str(settings.get("SITEURL") or "")) or web_url(
         str(settings.get("FEED_DOMAIN") or "")
     )
     context["chorus_share_base"] = (base or "").rstrip("/")
 
 
-def _card_for(content: Any, members: dict[str, Any], cards: CardsGenerator, site: str) -> None:
+def _card_for(
+    content: Any, members: dict[str, Any], cards: CardsGenerator, site: str, *, budgeted: bool
+) -> bool:
+    """Give ``content`` its own card; False if the build's budget of new cards is spent."""
     title = _text(content.title)
     member = members.get(getattr(content, "member", None))
     writer = getattr(content, "chorus_author", None)
@@ -139,13 +197,18 @@ def _card_for(content: Any, members: dict[str, Any], cards: CardsGenerator, site
         note = (
             f"in {member.name}" if writer else _host(getattr(content, "chorus_original_url", None))
         )
-        path = cards.card(CardText(title, site, name, note), member.handle, member.face)
+        path = cards.card(
+            CardText(title, site, name, note), member.handle, member.face, budgeted=budgeted
+        )
     else:
         authors = [str(author) for author in getattr(content, "authors", ()) if str(author)]
         name = ", ".join(authors) if authors and content.__class__.__name__ != "Page" else None
-        path = cards.card(CardText(title, site, name))
+        path = cards.card(CardText(title, site, name), budgeted=budgeted)
+    if path is None:
+        return False
     content.chorus_card = path
     content.chorus_card_alt = f"{title}, by {name}, on {site}" if name else f"{title}, on {site}"
+    return True
 
 
 def _text(value: str) -> str:
@@ -166,10 +229,13 @@ def get_generators(pelican_object: Any) -> type[Generator]:
 
 def check_settings(pelican_object: Any) -> None:
     apply_defaults(pelican_object.settings)
-    newest = pelican_object.settings["CHORUS_SHARE_CARD_POSTS"]
-    if isinstance(newest, bool) or not isinstance(newest, int) or newest < 0:
+    per_build = pelican_object.settings["CHORUS_SHARE_CARDS_PER_BUILD"]
+    if per_build is not None and (
+        isinstance(per_build, bool) or not isinstance(per_build, int) or per_build < 0
+    ):
         raise ConfigError(
-            f"CHORUS_SHARE_CARD_POSTS must be a whole number of posts (0 or more), not {newest!r}"
+            "CHORUS_SHARE_CARDS_PER_BUILD must be a whole number of cards (0 or more) or None, "
+            f"not {per_build!r}"
         )
 
 

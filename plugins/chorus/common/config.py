@@ -43,8 +43,8 @@ DEFAULTS: dict[str, Any] = {
     # Member avatars fetched and resized by `chorus fetch` (chorus.fetch.avatars).
     "CHORUS_AVATARS_DIR": "images/avatars",  # under content/, in STATIC_PATHS
     "CHORUS_MAX_AVATAR_BYTES": 2 * 1024 * 1024,
-    # Share cards (the chorus_cards plugin): the newest posts with a card of their own.
-    "CHORUS_SHARE_CARD_POSTS": 50,
+    # Share cards (the chorus_cards plugin): how many posts' cards one build may draw.
+    "CHORUS_SHARE_CARDS_PER_BUILD": 100,
     # Sending Webmentions (chorus.mentions; `chorus mentions send`).
     "CHORUS_WEBMENTION_LOG": "webmention-log.json",
     "CHORUS_WEBMENTION_TIMEOUT": 15,

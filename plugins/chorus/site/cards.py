@@ -10,6 +10,7 @@ accented letters, so text is then transliterated ("Tomás" as "Tomas", never "To
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -51,6 +52,27 @@ def card_name(text: CardText, face_digest: str | None) -> str:
     inputs = [CARD_STYLE, font_name(), text.title, text.site_name, text.name, text.note]
     inputs.append(face_digest)
     return hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()[:24] + ".png"
+
+
+def draw_cards(
+    cache_dir: Path,
+    site_name: str,
+    name: str | None,
+    note: str | None,
+    face: Image.Image | None,
+    titles: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """Draw the cards ``titles`` ((card name, title) pairs) that share one base into
+    ``cache_dir``; a worker process's job. Returns the cards that failed, with why: one card's
+    failure costs that card only."""
+    base = CardBase(site_name, name, note, face)
+    failed = []
+    for card, title in titles:
+        try:
+            keep_card(cache_dir, card, functools.partial(base.card, title))
+        except Exception as error:  # reported by name; the other cards are drawn
+            failed.append((card, f"{type(error).__name__}: {error}"))
+    return failed
 
 
 def keep_card(cache_dir: Path, name: str, draw: Callable[[], bytes]) -> None:
