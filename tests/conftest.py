@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import sys
 import textwrap
@@ -273,6 +274,10 @@ def cli(site: Site) -> Callable[..., Any]:
     return run
 
 
+# Where a local avatar file (the community's Ada has one) is on the built site, resized.
+LOCAL_AVATAR = re.compile(r"images/avatars/local/[0-9a-f]{20}-(64|128|256)\.png")
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -301,8 +306,11 @@ def community(site, cli):
 
     Their feeds declare a self link and rights, and an e-mail address that must go nowhere.
     """
+    from PIL import Image
+
     (site.content / "images").mkdir()
-    (site.content / "images" / "ada.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    # A portrait bigger than the theme shows: the build resizes it (chorus.fetch.faces).
+    Image.new("RGB", (400, 300), (210, 120, 60)).save(site.content / "images" / "ada.png")
     for handle, name, consent, trusted in [
         ("ada", "Ada Lovelace", "full", True),
         ("bob", "Bob Weaver", "excerpt", True),
@@ -324,7 +332,7 @@ def community(site, cli):
             feeds=[feed],
             consent=consent,
             trusted=trusted,
-            avatar="images/ada.svg" if handle == "ada" else None,
+            avatar="images/ada.png" if handle == "ada" else None,
             links={
                 "github": f"https://github.com/{handle}",
                 "fediverse": f"@{handle}@social.example",

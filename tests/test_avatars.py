@@ -219,3 +219,39 @@ def test_faces_show_on_every_page_that_shows_a_member(faces_site):
     assert not [
         p for p in site.output.rglob("*.svg") if "theme" not in p.relative_to(site.output).parts
     ]
+
+
+def test_local_avatars_are_resized_and_an_svg_one_is_refused_by_name(site, caplog):
+    """Avatars given as files under content/ (added by pull request) are checked and resized
+    as fetched ones are: a big portrait is served at the theme's sizes, never as it is, and an
+    SVG, which could carry script, is reported and replaced by the generated picture."""
+    images = site.content / "images"
+    images.mkdir()
+    (images / "ada.jpg").write_bytes(picture("JPEG", (1600, 1200), "navy"))
+    (images / "cy.svg").write_bytes(SVG)
+    for handle in ("ada", "cy"):
+        feed = site.local_feed(f"{handle}.xml", "<rss version='2.0'><channel/></rss>")
+        avatar = {"ada": "images/ada.jpg", "cy": "images/cy.svg"}[handle]
+        site.member(handle, name=f"{handle.title()} Weaver", feeds=[feed], avatar=avatar)
+    site.write_settings(SITEURL=SITE, FEED_DOMAIN=SITE, RELATIVE_URLS=False)
+    with caplog.at_level("WARNING"):
+        site.build()
+
+    header = site.page("members/ada/").select_one(".member-header img")
+    assert header["src"].startswith(f"{SITE}/images/avatars/local/")
+    for src in (header["src"], header["srcset"].removesuffix(" 2x")):
+        image = opened((site.output / src.removeprefix(f"{SITE}/")).read_bytes())
+        assert image.format == "PNG" and image.width == image.height <= 256
+    assert "ada.jpg" not in str(header)
+
+    cy = site.page("members/cy/").select_one(".member-header img")
+    assert "/generated/" in cy["src"]
+    [refusal] = [r.getMessage() for r in caplog.records if "cy.svg" in r.getMessage()]
+    assert refusal.startswith("member cy: avatar ") and "generated picture" in refusal
+    assert "images/cy.svg" not in site.page("members/").decode()
+
+    # The same file again: nothing resized a second time (the cache keeps it by content).
+    cached = sorted((site.root / "cache" / "chorus" / "avatars").iterdir())
+    times = [path.stat().st_mtime_ns for path in cached]
+    site.build()
+    assert [path.stat().st_mtime_ns for path in cached] == times

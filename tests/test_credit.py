@@ -12,6 +12,8 @@ import jsonschema
 import mf2py
 import pytest
 
+from conftest import LOCAL_AVATAR
+
 SITE = "https://loom.example"
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "jsonfeed-1.1.json").read_text())
 
@@ -42,7 +44,9 @@ def test_post_is_an_h_entry_by_the_member(published):
     assert author["type"] == ["h-card"]
     assert author["properties"]["name"] == ["Ada Lovelace"]
     assert author["properties"]["url"] == ["https://ada.example/"]
-    assert author["properties"]["photo"][0]["value"] == f"{SITE}/images/ada.svg"
+    photo = author["properties"]["photo"][0]["value"]
+    assert photo.startswith(f"{SITE}/") and LOCAL_AVATAR.fullmatch(photo.removeprefix(f"{SITE}/"))
+    assert (published.output / photo.removeprefix(f"{SITE}/")).is_file()
     assert entry["properties"]["published"][0].startswith("2026-11-02")
 
 
@@ -93,8 +97,9 @@ def test_json_ld_names_the_author_and_the_original(published):
         "name": "Ada Lovelace",
         "url": "https://ada.example/",
         "sameAs": ["https://github.com/ada", "https://social.example/@ada"],
-        "image": f"{SITE}/images/ada.svg",
+        "image": data["author"]["image"],
     }
+    assert LOCAL_AVATAR.fullmatch(data["author"]["image"].removeprefix(f"{SITE}/"))
     assert data["isBasedOn"] == "https://ada.example/posts/looms/"
     assert data["url"].startswith(f"{SITE}/posts/2026/")
 
@@ -205,9 +210,9 @@ def test_json_feed_validates_and_credits(published):
     assert all(item["authors"] for item in document["items"])
     ada = items["Ada on looms"]
     assert ada["external_url"] == "https://ada.example/posts/looms/"
-    assert ada["authors"] == [
-        {"name": "Ada Lovelace", "url": "https://ada.example/", "avatar": f"{SITE}/images/ada.svg"}
-    ]
+    [author] = ada["authors"]
+    assert author["name"] == "Ada Lovelace" and author["url"] == "https://ada.example/"
+    assert LOCAL_AVATAR.fullmatch(author["avatar"].removeprefix(f"{SITE}/"))
     assert "external_url" not in items["An original article"]
 
 

@@ -31,6 +31,7 @@ from chorus.newsletter.issue import (
     update_issue,
 )
 from chorus.newsletter.settings import NewsletterConfig
+from conftest import LOCAL_AVATAR
 from newsletter_helpers import (
     INTRO,
     SITE_URL,
@@ -421,7 +422,8 @@ def test_email_shows_each_contributors_face_from_the_site(issue_site, cli, tmp_p
     thanks = page.find("h2", string="Thank you").find_parent("td")
     faces = {img["alt"]: img["src"] for img in thanks.find_all("img")}
     # Ada's avatar is a file under content/; Bob gave none: his generated picture.
-    assert faces["Ada Lovelace"] == f"{SITE_URL}/images/ada.svg"
+    assert LOCAL_AVATAR.fullmatch(faces["Ada Lovelace"].removeprefix(f"{SITE_URL}/"))
+    assert (site.output / faces["Ada Lovelace"].removeprefix(f"{SITE_URL}/")).is_file()
     assert faces["Bob Weaver"].startswith(f"{SITE_URL}/images/avatars/generated/")
     assert (site.output / faces["Bob Weaver"].removeprefix(f"{SITE_URL}/")).is_file()
     assert all(img["width"] == img["height"] == "32" for img in thanks.find_all("img"))

@@ -92,9 +92,8 @@ class CardsGenerator(Generator):
             pixels = face_pixels(face, handle) if handle is not None and face is not None else None
             cards = list(titles.items())
             for start in range(0, len(cards), CARDS_PER_JOB):
-                jobs.append(
-                    (self.cache, site_name, name, note, pixels, cards[start : start + CARDS_PER_JOB])
-                )
+                chunk = cards[start : start + CARDS_PER_JOB]
+                jobs.append((self.cache, site_name, name, note, pixels, chunk))
         self.pending.clear()
         workers = min(os.cpu_count() or 1, len(jobs))
         if sum(len(job[-1]) for job in jobs) < POOL_THRESHOLD or workers < 2:

@@ -10,6 +10,7 @@ its own that the site serves, for the cards of timelines (None for posts shared 
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ class MembersGenerator(Generator):
 
     def generate_output(self, writer: Writer) -> None:
         relative = self.settings.get("RELATIVE_URLS", False)
-        self._write_generated_faces()
+        self._write_faces()
         template = self.get_template("member")
         for view in self.views.values():
             writer.write_file(
@@ -154,18 +155,30 @@ class MembersGenerator(Generator):
                 page_name="feed-health",
             )
 
-    def _write_generated_faces(self) -> None:
-        """The generated picture of every member without an avatar of their own: drawn from
-        the handle, so a file already there is already right."""
+    def _write_faces(self) -> None:
+        """Each member's picture that the build makes: the generated one of every member
+        without an avatar (drawn from the handle) and local avatars resized in the cache. Both
+        are named by what they show, so a file already there is already right."""
         for view in self.views.values():
-            if view.face is None or not view.face.generated:
+            if view.face is None:
                 continue
-            target = Path(self.output_path, view.face.src(0))
-            if not target.is_file():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(generated_avatar(view.handle))
-            # Written output, as pages are: a rebuild removes the pictures of members gone.
-            signals.content_written.send(str(target), context=self.context)
+            if view.face.generated:
+                target = Path(self.output_path, view.face.src(0))
+                if not target.is_file():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(generated_avatar(view.handle))
+                written = [target]
+            else:
+                written = []
+                for path, cached in view.face.built:
+                    target = Path(self.output_path, path)
+                    if not target.is_file():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(cached, target)
+                    written.append(target)
+            for target in written:
+                # Written output, as pages are: a rebuild removes the pictures of members gone.
+                signals.content_written.send(str(target), context=self.context)
 
     def _write_blogroll(self, writer: Writer, relative: bool) -> None:
         """The human blogroll page and the OPML file of every member's public feeds."""

@@ -26,7 +26,7 @@ from pelican.writers import Writer
 
 from chorus.common.config import Config, apply_defaults
 from chorus.common.urls import web_url
-from chorus.fetch.faces import faces
+from chorus.fetch.faces import Face, faces
 from chorus.members.registry import Member, load_registry
 from chorus.members.takedowns import Takedowns, TakedownsError, load_takedowns
 from chorus.newsletter.issue import load_issues
@@ -106,8 +106,7 @@ class NewsletterGenerator(Generator):
         for problem in problems:
             log.error("newsletter issue skipped: %s", problem)
         members = self._members(config)
-        keep_remote = self.settings["CHORUS_REMOTE_IMAGES"] == "keep"
-        member_faces = faces(members, Config.from_settings(self.settings), keep_remote=keep_remote)
+        member_faces = self._faces(members)
         takedowns = self._takedowns()
         views: list[IssueView] = []
         for issue in reversed(issues):
@@ -165,6 +164,15 @@ class NewsletterGenerator(Generator):
             core.members_dir, content_dir=core.content_dir, local_feeds_dir=core.local_feeds_dir
         )
         return dict(registry.members)
+
+    def _faces(self, members: dict[str, Member]) -> dict[str, Face]:
+        """Members' faces: as the chorus_members plugin found them for this build, or found
+        here without it."""
+        views = self.context.get("chorus_members")
+        if views:
+            return {handle: view.face for handle, view in views.items() if view.face is not None}
+        keep_remote = self.settings["CHORUS_REMOTE_IMAGES"] == "keep"
+        return faces(members, Config.from_settings(self.settings), keep_remote=keep_remote)
 
     def _feed_content(self, shown: Presented, members: dict[str, Member]) -> Callable[[str], str]:
         def content(site_url: str) -> str:

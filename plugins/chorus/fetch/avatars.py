@@ -13,26 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 import logging
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from PIL import Image, ImageOps
-
 from chorus.common.config import Config
 from chorus.common.files import write_atomic
-from chorus.fetch.faces import (
-    AVATAR_SIZES,
-    MANIFEST_FORMAT,
-    avatar_files,
-    load_avatar_records,
-    png_bytes,
-)
+from chorus.fetch.faces import MANIFEST_FORMAT, avatar_files, load_avatar_records, resize_avatar
 from chorus.fetch.http import Response, fetch_all
-from chorus.fetch.images import MAX_PIXELS, MediaError, check_image, write_bytes
+from chorus.fetch.images import MediaError, write_bytes
 from chorus.fetch.state import Validators
 from chorus.members.registry import Member
 
@@ -46,32 +36,6 @@ class AvatarReport:
     fetched: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: dict[str, tuple[str, str]] = field(default_factory=dict)  # handle -> (URL, why)
-
-
-def resize_avatar(body: bytes) -> dict[int, bytes]:
-    """The image as centre-cropped square PNGs of each of ``AVATAR_SIZES``; MediaError if it
-    is not an image we keep. The pixel cap is checked again as Pillow decodes
-    (``MAX_IMAGE_PIXELS``), so that a header that lied costs nothing either."""
-    check_image(body)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(body)) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise MediaError(f"{image.width}x{image.height} pixels is over the cap")
-                image.seek(0)  # an animated GIF or WebP: its first frame
-                image.load()
-                picture = ImageOps.exif_transpose(image).convert("RGBA")
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise MediaError(f"too many pixels ({error})") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            raise MediaError(f"a broken image ({error})") from None
-    side = min(picture.size)
-    square = ImageOps.fit(picture, (side, side), Image.Resampling.LANCZOS)
-    return {
-        size: png_bytes(square.resize((size, size), Image.Resampling.LANCZOS))
-        for size in AVATAR_SIZES
-    }
 
 
 class AvatarLibrary:

@@ -1,6 +1,11 @@
 """Members' faces on pages: the avatar kept in the repository (``chorus.fetch.avatars``), a
 local file named in the member file, or a picture generated from the handle for everyone who
 gives none (never anything a member sends). No network here: the build uses it.
+
+A local file is checked and resized as a fetched avatar is (``resize_avatar``), into the build's
+cache by the hash of its bytes; the build copies those files into the site (``Face.built``).
+A local file that is not an image we keep (an SVG, say) is reported, and the member's
+generated picture shows instead.
 """
 
 from __future__ import annotations
@@ -10,14 +15,15 @@ import hashlib
 import io
 import json
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from chorus.common.config import Config
-from chorus.fetch.images import MediaError, check_image
+from chorus.fetch.images import MAX_PIXELS, MediaError, check_image, write_bytes
 from chorus.members.registry import Member
 
 log = logging.getLogger(__name__)
@@ -27,12 +33,40 @@ GENERATED_DIR = "generated"  # under the avatars folder of the built site
 GENERATED_SIZE = 256
 GENERATED_STYLE = 1  # part of generated file names: a new style gets new names
 GRID = 5  # identicon cells a side; the left half is mirrored
+LOCAL_DIR = "local"  # under the avatars folder of the built site: local files, resized
+LOCAL_CACHE = "chorus/avatars"  # under the build's cache: the same files
 
 
 def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
+
+
+def resize_avatar(body: bytes) -> dict[int, bytes]:
+    """The image as centre-cropped square PNGs of each of ``AVATAR_SIZES``; MediaError if it
+    is not an image we keep. The pixel cap is checked again as Pillow decodes
+    (``MAX_IMAGE_PIXELS``), so that a header that lied costs nothing either."""
+    check_image(body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(body)) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise MediaError(f"{image.width}x{image.height} pixels is over the cap")
+                image.seek(0)  # an animated GIF or WebP: its first frame
+                image.load()
+                picture = ImageOps.exif_transpose(image).convert("RGBA")
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise MediaError(f"too many pixels ({error})") from None
+        except (OSError, SyntaxError, ValueError) as error:
+            raise MediaError(f"a broken image ({error})") from None
+    side = min(picture.size)
+    square = ImageOps.fit(picture, (side, side), Image.Resampling.LANCZOS)
+    return {
+        size: png_bytes(square.resize((size, size), Image.Resampling.LANCZOS))
+        for size in AVATAR_SIZES
+    }
 
 
 def avatar_files(name: str) -> dict[int, str]:
@@ -62,6 +96,7 @@ class Face:
     alt: str
     generated: bool = False
     file: Path | None = None  # the largest size on disk (None: generated, or remote)
+    built: tuple[tuple[str, Path], ...] = ()  # (path under SITEURL, file) the build copies
 
     def src(self, size: int) -> str:
         """The smallest file at least ``size`` px wide, else the largest there is."""
@@ -100,9 +135,45 @@ def face_of(
         if keep_remote:
             return Face(((0, avatar),), member.name)
     elif avatar:
-        return Face(((0, avatar),), member.name, file=config.content_dir / avatar)
+        local = _local_face(member, avatar, config)
+        if local is not None:
+            return local
     path = generated_avatar_path(member.handle, config.avatars_prefix)
     return Face(((GENERATED_SIZE, path),), member.name, generated=True)
+
+
+def _local_face(member: Member, avatar: str, config: Config) -> Face | None:
+    """A local avatar resized into the cache (once per content); None, reported, if it is
+    not an image we keep."""
+    source = config.content_dir / avatar
+    try:
+        with source.open("rb") as handle:
+            body = handle.read(config.max_avatar_bytes + 1)
+        if len(body) > config.max_avatar_bytes:
+            raise MediaError(f"over the cap of {config.max_avatar_bytes} bytes")
+        name = hashlib.sha256(body).hexdigest()[:20]
+        cached = {
+            size: config.cache_dir / LOCAL_CACHE / file for size, file in avatar_files(name).items()
+        }
+        if not all(path.is_file() for path in cached.values()):
+            for size, png in resize_avatar(body).items():
+                write_bytes(cached[size], png)
+    except (OSError, MediaError) as error:
+        log.warning(
+            "member %s: avatar %s: %s; their generated picture shows instead (use a PNG, JPEG, "
+            "GIF or WebP file)",
+            member.handle,
+            source,
+            error,
+        )
+        return None
+    paths = {size: f"{config.avatars_prefix}/{LOCAL_DIR}/{cached[size].name}" for size in cached}
+    return Face(
+        tuple(sorted(paths.items())),
+        member.name,
+        file=cached[max(cached)],
+        built=tuple((paths[size], cached[size]) for size in sorted(cached)),
+    )
 
 
 def faces(
