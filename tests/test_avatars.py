@@ -255,3 +255,29 @@ def test_local_avatars_are_resized_and_an_svg_one_is_refused_by_name(site, caplo
     times = [path.stat().st_mtime_ns for path in cached]
     site.build()
     assert [path.stat().st_mtime_ns for path in cached] == times
+
+
+def test_an_avatar_no_member_gives_any_more_leaves_the_repository(faces_site, cli):
+    """A member who leaves, or changes their avatar, takes the old face with them; a fetch of
+    some members only, or with a broken member file, deletes nothing."""
+    site, _, routes, _ = faces_site
+    records = json.loads((site.community / "avatar-state.json").read_text())["avatars"]
+    ada, bob = records[routes["ada"]]["name"], records[routes["bob"]]["name"]
+    (site.members / "ada.md").unlink()  # Ada leaves
+
+    cli("fetch", "--no-progress", "bob", expect=None)  # only Bob's: Ada's face stays for now
+    assert any(name.startswith(ada) for name in kept_avatars(site))
+    (site.members / "zed.md").write_text("---\nname: [broken\n---\n")
+    cli("fetch", "--no-progress", expect=1)  # a member file unread: nothing deleted
+    assert any(name.startswith(ada) for name in kept_avatars(site))
+
+    (site.members / "zed.md").unlink()
+    result = cli("fetch", "--no-progress", expect=None)
+    assert "1 removed (no member gives them)" in " ".join(result.output.split())
+    kept = kept_avatars(site)
+    assert not any(name.startswith(ada) for name in kept)
+    assert set(kept) == {f"{bob}-{size}.png" for size in AVATAR_SIZES}
+    records = json.loads((site.community / "avatar-state.json").read_text())["avatars"]
+    assert set(records) == {routes["bob"]}
+    site.build()
+    assert not [p for p in (site.output / "images" / "avatars").glob(f"{ada}-*")]

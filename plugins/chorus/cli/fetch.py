@@ -92,20 +92,22 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     _print_report(report, trusted=trusted, every_member=every_member, consent=consent)
     if config.fetch_images:
         _fetch_images(config, report)
-        _fetch_avatars(config, chosen)
+        # Avatars no member gives are deleted only when every member file was read.
+        _fetch_avatars(config, chosen, every_member=not handles and registry.ok)
     sys.exit(0 if report.ok and registry.ok else 1)
 
 
-def _fetch_avatars(config: Config, members: list[Member]) -> None:
+def _fetch_avatars(config: Config, members: list[Member], *, every_member: bool) -> None:
     """Keep members' avatars in the repository, resized (chorus.fetch.avatars); a failure
     keeps the avatar fetched before and is named, but fails no fetch."""
     from chorus.fetch.avatars import fetch_avatars
 
-    avatars = fetch_avatars(config, members)
-    if avatars.fetched or avatars.failed:
+    avatars = fetch_avatars(config, members, every_member=every_member)
+    if avatars.fetched or avatars.failed or avatars.removed:
+        removed = f", {len(avatars.removed)} removed (no member gives them)"
         console.print(
             f"Avatars: {len(avatars.fetched)} fetched, {avatars.unchanged} unchanged, "
-            f"{len(avatars.failed)} failed",
+            f"{len(avatars.failed)} failed{removed if avatars.removed else ''}",
             soft_wrap=True,
         )
     for handle, (url, why) in sorted(avatars.failed.items()):

@@ -36,6 +36,7 @@ class AvatarReport:
     fetched: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: dict[str, tuple[str, str]] = field(default_factory=dict)  # handle -> (URL, why)
+    removed: list[str] = field(default_factory=list)  # URLs no member gives any more
 
 
 class AvatarLibrary:
@@ -46,14 +47,19 @@ class AvatarLibrary:
         self.records: dict[str, dict[str, str]] = load_avatar_records(config.avatar_manifest)
         self._changed = False
 
-    def fetch(self, members: Iterable[Member]) -> AvatarReport:
-        """Ask every member's http(s) avatar URL again, conditionally; resize what changed."""
+    def fetch(self, members: Iterable[Member], *, every_member: bool = False) -> AvatarReport:
+        """Ask every member's http(s) avatar URL again, conditionally; resize what changed.
+        ``every_member``: ``members`` is the whole community (every member file read), so an
+        avatar none of them gives any more (a member left, or changed theirs) is deleted."""
         report = AvatarReport()
         owners: dict[str, list[str]] = {}
         for member in members:
             if member.avatar and "://" in member.avatar:
                 owners.setdefault(member.avatar, []).append(member.handle)
+        if every_member:
+            report.removed = self._remove_unused(set(owners))
         if not owners:
+            self.save()
             return report
         limits = replace(self.config, max_feed_bytes=self.config.max_avatar_bytes)
 
@@ -64,6 +70,19 @@ class AvatarLibrary:
         asyncio.run(fetch_all(jobs, limits, on_response))
         self.save()
         return report
+
+    def _remove_unused(self, in_use: set[str]) -> list[str]:
+        """Forget the avatars of URLs not in ``in_use`` and delete their files: a face that
+        left with its member leaves the site too."""
+        unused = sorted(set(self.records) - in_use)
+        kept_names = {self.records[url].get("name") for url in in_use if url in self.records}
+        for url in unused:
+            name = self.records.pop(url).get("name")
+            if name and name not in kept_names:
+                for file in avatar_files(name).values():
+                    (self.config.avatars_dir / file).unlink(missing_ok=True)
+        self._changed = self._changed or bool(unused)
+        return unused
 
     def _validators(self, url: str) -> Validators | None:
         record = self.records.get(url)
@@ -119,6 +138,8 @@ class AvatarLibrary:
         self._changed = False
 
 
-def fetch_avatars(config: Config, members: Iterable[Member]) -> AvatarReport:
+def fetch_avatars(
+    config: Config, members: Iterable[Member], *, every_member: bool = False
+) -> AvatarReport:
     """Fetch, check and resize every member's http(s) avatar (``AvatarLibrary.fetch``)."""
-    return AvatarLibrary(config).fetch(members)
+    return AvatarLibrary(config).fetch(members, every_member=every_member)
