@@ -101,3 +101,35 @@ def test_post_images_are_fetched_kept_and_served_from_the_site(site, feed_server
     assert len(feed_server.hits("/img/comic.png")) == 1
     assert len(feed_server.hits("/img/photo.jpg")) == 1
     assert "/images/community/" in site.posts("ada")[0].read_text()
+
+
+def test_a_post_image_leaves_the_site_with_its_consent(site, feed_server, cli):
+    """A kept image is published only while a published post shows it: when the member
+    narrows their consent to links, the next build leaves the image out of the site (it
+    stays in the repository, should they widen it again)."""
+    comic = feed_server.add("/img/comic.png", picture(color="blue"))
+    feed = feed_server.add(
+        "/feed.xml",
+        rss(
+            "<item><title>Comic</title><link>https://blog.example/comic/</link>"
+            f'<description>&lt;p&gt;A comic. &lt;img src="{comic}" alt="The comic"&gt;&lt;/p&gt;'
+            "</description></item>"
+        ),
+    )
+    site.member("ada", feeds=[feed], trusted=True, consent="full")
+    site.write_settings(CHORUS_FETCH_IMAGES=True)
+    cli("fetch", "--no-progress")
+    [kept] = [p for p in (site.content / "images" / "community").rglob("*") if p.is_file()]
+    published = site.output / kept.relative_to(site.content)
+    site.build()
+    assert published.is_file()
+
+    site.member("ada", feeds=[feed], trusted=True, consent="link")
+    site.build()
+    assert kept.is_file() and not published.exists()
+    [page] = site.output.glob(f"posts/*/{site.posts('ada')[0].stem}/index.html")
+    assert "images/community" not in page.read_text()
+
+    site.member("ada", feeds=[feed], trusted=True, consent="full")
+    site.build()
+    assert published.is_file()

@@ -41,7 +41,7 @@ from chorus.common.urls import web_url
 from chorus.members.consent import effective_consent, kept_body
 from chorus.members.registry import Registry, load_registry
 from chorus.site.credit import attachments
-from chorus.site.posts import every_post
+from chorus.site.posts import ARTICLE_LISTS, every_post
 from chorus.site.slugs import usable_slug
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,38 @@ def _slugify(name: str, substitutions: tuple[Any, ...], preserve_case: bool, uni
     return slugify(name, regex_subs=substitutions, preserve_case=preserve_case, use_unicode=unicode)
 
 
+# How a post file refers to a file of the site's content (an image kept by chorus.fetch.media).
+_STATIC_LINK = re.compile(r"\{static\}/?([^\"'\s<>?#]+)")
+
+
+def publish_shown_images(static_generator: Any) -> None:
+    """Post images kept in the repository (CHORUS_IMAGES_DIR) reach the site only while a
+    page it publishes shows them: the image of a post whose member narrowed their consent,
+    left, or had it taken down stays in the repository (a wider consent may show it again),
+    not on the site."""
+    context = static_generator.context
+    settings = static_generator.settings
+    folder = Config.from_settings(settings).images_dir
+    try:
+        prefix = folder.relative_to(Path(settings["PATH"]).resolve()).as_posix() + "/"
+    except ValueError:
+        return  # images kept outside the content: not Pelican's static files
+    shown = {
+        match[1]
+        for name in (*ARTICLE_LISTS, "pages", "hidden_pages", "draft_pages")
+        for content in context.get(name) or ()
+        for match in _STATIC_LINK.finditer(content._content or "")
+    }
+    published = []
+    for static in static_generator.staticfiles:
+        path = static.get_relative_source_path().replace(os.sep, "/")
+        if path.startswith(prefix) and path not in shown:
+            context["static_content"].pop(path, None)
+            continue
+        published.append(static)
+    static_generator.staticfiles[:] = published  # the list the context holds, too
+
+
 def check_settings(pelican_object: Any) -> None:
     apply_defaults(pelican_object.settings)
 
@@ -230,3 +262,4 @@ def register() -> None:
     signals.article_generator_context.connect(give_terms_slugs)
     signals.page_generator_context.connect(give_terms_slugs)
     signals.article_generator_finalized.connect(finish_curated_posts)
+    signals.static_generator_finalized.connect(publish_shown_images)
