@@ -17,24 +17,6 @@ INTRO = """Welcome to issue one. Ada and Bob wrote about looms this week, and
 ISSUE_DATE = "2026-11-09"
 
 
-def register_newsletter() -> None:
-    """Make ``chorus newsletter`` available on ``chorus.cli.main`` (a no-op once cli.py adds it
-    itself)."""
-    from chorus.cli.main import main
-    from chorus.cli.newsletter import newsletter
-
-    if "newsletter" not in main.commands:
-        main.add_command(newsletter)
-
-
-# For subprocesses: the chorus command line, with the newsletter group registered.
-RUN_CLI = (
-    f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r});"
-    "from newsletter_helpers import register_newsletter; register_newsletter();"
-    "from chorus.cli.main import main; main(prog_name='chorus')"
-)
-
-
 def publish(site: Any, **settings: Any) -> None:
     """Settings as for deployment (absolute https URLs), plus ``settings``."""
     defaults = {
@@ -50,7 +32,6 @@ def make_issue(
     site: Any, cli: Any, *, intro: str = INTRO, status: str = "ready", date: str = ISSUE_DATE
 ) -> Path:
     """`newsletter new` and `newsletter build` through the real CLI, then the editor's part."""
-    register_newsletter()
     cli("newsletter", "new", "--date", date)
     [path] = sorted((site.content / "newsletter").glob("*.md"))[-1:]
     cli("newsletter", "build")

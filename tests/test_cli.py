@@ -13,9 +13,16 @@ import pytest
 from chorus.cli.main import main
 
 
+def subcommand(group: click.Group, name: str) -> click.Command:
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    for name in group.list_commands(click.Context(group)):
         yield (*prefix, name)
+        command = subcommand(group, name)
         if isinstance(command, click.Group):
             yield from all_commands(command, (*prefix, name))
 
@@ -32,8 +39,24 @@ def test_every_command_has_help_with_a_summary(path):
     assert "Usage: " in result.stdout
     command = main
     for name in path:
-        command = command.commands[name]
+        command = subcommand(command, name)
     assert command.help and command.help.strip(), f"chorus {' '.join(path)} has no help"
+
+
+@pytest.mark.parametrize("command", ["build", "fetch"])
+def test_a_command_loads_only_what_it_needs(command):
+    # What a scheduled job runs pays no start-up for the importers, the HTTP client of the
+    # members' commands or the newsletter's mail libraries.
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from chorus.cli.main import main\n"
+         f"try: main([{command!r}, '--help'])\n"
+         "except SystemExit: print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert f"chorus.cli.{command}" in loaded
+    unneeded = {"bs4", "chorus.cli.newsletter", "chorus.onboarding.importers", "smtplib"}
+    assert not unneeded & set(loaded)
 
 
 def test_the_installed_command_runs():

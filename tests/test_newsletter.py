@@ -38,17 +38,11 @@ from newsletter_helpers import (
     UNSUBSCRIBE,
     make_issue,
     publish,
-    register_newsletter,
     write_intro,
 )
 
 CHECK_FIXTURES = sorted((Path(__file__).parent / "newsletter" / "check").glob("*.eml"))
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def _newsletter_command() -> None:
-    register_newsletter()
 
 
 # Issue files ------------------------------------------------------------------------------

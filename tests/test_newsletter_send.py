@@ -32,11 +32,9 @@ from chorus.newsletter.send import SendError, SmtpSettings
 from chorus.newsletter.settings import NewsletterConfig
 from newsletter_helpers import (
     INTRO,
-    RUN_CLI,
     SITE_URL,
     make_issue,
     publish,
-    register_newsletter,
     write_intro,
 )
 
@@ -44,8 +42,7 @@ SUBSCRIBERS = [f"reader{n}@example.org" for n in range(10)]
 
 
 @pytest.fixture(autouse=True)
-def _newsletter_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    register_newsletter()
+def _quick_retries_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     # A dropped server is retried after these pauses (seconds), not the real ones.
     monkeypatch.setattr(send_module, "RETRY_DELAYS", (0.05, 0.2))
     for name in ("CHORUS_SMTP_USER", "CHORUS_SMTP_PASSWORD"):
@@ -279,7 +276,7 @@ def test_a_killed_sender_resumes_with_nothing_lost_and_nothing_twice(sending, cl
 
     inbox.before_accept = kill_sender_after_four
     victim["process"] = subprocess.Popen(
-        [sys.executable, "-c", RUN_CLI, "--settings", str(site.settings_file), "newsletter",
+        [sys.executable, "-m", "chorus", "--settings", str(site.settings_file), "newsletter",
          "send", "--no-progress"],
         cwd=site.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

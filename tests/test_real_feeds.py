@@ -17,7 +17,6 @@ from bs4 import BeautifulSoup
 from chorus.fetch.entries import Entry
 from chorus.fetch.store import CommunityStore, StoredPost, read_stored
 from conftest import FEEDS
-from newsletter_helpers import register_newsletter
 
 SITE = "https://loom.example"
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "jsonfeed-1.1.json").read_text())
@@ -113,7 +112,6 @@ def test_a_group_blogs_writer_is_credited_everywhere(real):
 
 
 def test_the_newsletter_names_the_writer(real, cli):
-    register_newsletter()
     cli("newsletter", "new", "--date", "2026-11-09")
     cli("newsletter", "build")
     [issue] = (real.content / "newsletter").glob("*.md")

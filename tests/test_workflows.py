@@ -147,9 +147,12 @@ def resolve(words: list[str], where: str) -> str:
     words = list(words)
     command: click.Command = main
     used = ["chorus"]
-    while isinstance(command, click.Group) and words and words[0] in command.commands:
-        command = command.commands[words.pop(0)]
-        used.append(command.name)
+    while isinstance(command, click.Group) and words:
+        found = command.get_command(click.Context(command), words[0])
+        if found is None:
+            break
+        command = found
+        used.append(words.pop(0))
     assert not isinstance(command, click.Group), f"{where}: {' '.join(used)} is a group"
     options = {opt for param in command.params for opt in param.opts + param.secondary_opts}
     for word in words:

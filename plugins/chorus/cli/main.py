@@ -2,24 +2,58 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
+from typing import cast
 
 import click
 from rich.logging import RichHandler
 
 from chorus import __version__
-from chorus.cli.build import build, serve
 from chorus.cli.common import Site, errors
-from chorus.cli.fetch import approve, fetch
-from chorus.cli.init import init
-from chorus.cli.members import members
-from chorus.cli.mentions import mentions
-from chorus.cli.moderation import members_remove, reject, remove
-from chorus.cli.newsletter import newsletter
+
+# Each command as "module:attribute", and the commands added to a group from other modules.
+COMMANDS = {
+    "init": "chorus.cli.init:init",
+    "members": "chorus.cli.members:members",
+    "fetch": "chorus.cli.fetch:fetch",
+    "approve": "chorus.cli.fetch:approve",
+    "reject": "chorus.cli.moderation:reject",
+    "remove": "chorus.cli.moderation:remove",
+    "build": "chorus.cli.build:build",
+    "serve": "chorus.cli.build:serve",
+    "mentions": "chorus.cli.mentions:mentions",
+    "newsletter": "chorus.cli.newsletter:newsletter",
+}
+SUBCOMMANDS = {"members": ["chorus.cli.moderation:members_remove"]}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _load(where: str) -> click.Command:
+    module, attribute = where.split(":")
+    command: click.Command = getattr(importlib.import_module(module), attribute)
+    return command
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs (or help lists it).
+
+    Importing every command costs most of a second (the importers' parsers, the HTTP client,
+    the newsletter's mail libraries); `chorus build` and `chorus fetch` need only their own."""
+
+    def list_commands(self, context: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, context: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            command = _load(COMMANDS[name])
+            for where in SUBCOMMANDS.get(name, ()):
+                cast(click.Group, command).add_command(_load(where))
+            self.add_command(command, name)
+        return self.commands.get(name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-s",
     "--settings",
@@ -49,9 +83,3 @@ def main(context: click.Context, settings_file: Path, verbose: bool) -> None:
         handlers=[RichHandler(console=errors, show_time=False, show_path=False)],
     )
     context.obj = Site(settings_file)
-
-
-# In the order `chorus --help` lists them.
-for command in (init, members, fetch, approve, reject, remove, build, serve, mentions, newsletter):
-    main.add_command(command)
-members.add_command(members_remove)
