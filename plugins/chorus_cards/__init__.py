@@ -4,9 +4,11 @@ page, and one for the site, drawn by ``chorus.site.cards`` and kept by content i
 Every post gets a card with its own title. A build draws at most
 ``CHORUS_SHARE_CARDS_PER_BUILD`` cards of posts that have none yet, the newest first (so that
 a build with no cache, a fresh CI runner, stays quick); a post whose card is not drawn yet
-shares its author's card (face, name, site) until a later build draws its own (the deploy
-workflow keeps the cache, so each build draws the next ones). Many cards are drawn in worker
-processes while Pelican writes the pages.
+names its own card all the same, and the output holds its author's card (face, name, site)
+under that name until a later build draws it (the deploy workflow keeps the cache, so each
+build draws the next ones). So a page never changes when its card is drawn, and need not be
+rendered or indexed again for it. Many cards are drawn in worker processes while Pelican
+writes the pages.
 
 Sets ``chorus_card`` and ``chorus_card_alt`` on every article and page; context keys
 ``chorus_member_cards`` (handle -> card), ``chorus_site_card`` and ``chorus_share_base`` (the
@@ -51,6 +53,8 @@ class CardsGenerator(Generator):
         self.site_name = _text(self.settings.get("SITENAME") or "")
         self.fingerprints: dict[str, str] = {}  # handle -> of their face
         self.names: set[str] = set()
+        # Cards named but not drawn yet -> the card the output holds under their name meanwhile.
+        self.stand_ins: dict[str, str] = {}
         # Cards no build has drawn yet, by what they share but their title.
         self.pending: dict[tuple[Any, ...], dict[str, str]] = {}
         self.budget: int | None = self.settings["CHORUS_SHARE_CARDS_PER_BUILD"]
@@ -62,22 +66,24 @@ class CardsGenerator(Generator):
         handle: str | None = None,
         face: Face | None = None,
         *,
-        budgeted: bool = False,
-    ) -> str | None:
+        stand_in: str | None = None,
+    ) -> str:
         """The card's path under SITEURL; ``start_drawing`` draws it if no build drew it.
-        None for a ``budgeted`` card (a post's) not drawn yet once this build has as many new
-        cards as CHORUS_SHARE_CARDS_PER_BUILD allows."""
+        A card given a ``stand_in`` (a post's: the path of its author's card) counts against
+        CHORUS_SHARE_CARDS_PER_BUILD; once this build has drawn as many, the output holds the
+        stand-in under the card's name until a later build draws it."""
         digest = None
         if handle is not None and face is not None:
             if handle not in self.fingerprints:
                 self.fingerprints[handle] = face_fingerprint(face, handle)
             digest = self.fingerprints[handle]
         name = card_name(text, digest)
-        if name not in self.names:
+        if name not in self.names and name not in self.stand_ins:
             if not (self.cache / name).is_file():
-                if budgeted and self.budget is not None:
+                if stand_in is not None and self.budget is not None:
                     if self.budget <= 0:
-                        return None
+                        self.stand_ins[name] = stand_in.removeprefix(f"{CARDS_DIR}/")
+                        return f"{CARDS_DIR}/{name}"
                     self.budget -= 1
                 base = (text.site_name, text.name, text.note, handle, face)
                 self.pending.setdefault(base, {})[name] = text.title
@@ -125,9 +131,13 @@ class CardsGenerator(Generator):
 
     def generate_output(self, writer: Any) -> None:
         self.finish_drawing()
-        for name in sorted(self.names):
+        shown = {name: name for name in self.names}
+        shown.update(
+            (name, stand_in) for name, stand_in in self.stand_ins.items() if stand_in in self.names
+        )
+        for name, drawn in sorted(shown.items()):
             target = Path(self.output_path, CARDS_DIR, name)
-            copy_card(self.cache, name, target)
+            copy_card(self.cache / drawn, target)
             # Written output, as pages are: a rebuild removes the cards no page names any more.
             signals.content_written.send(str(target), context=self.context)
 
@@ -163,17 +173,15 @@ def make_cards(generators: list[Any]) -> None:
     ]
     posts.sort(key=lambda post: post.date, reverse=True)  # the newest first, for the budget
     for content, is_post in [*((p, True) for p in posts), *((p, False) for p in pages)]:
+        member = members.get(getattr(content, "member", None))
+        author_card = member_cards[member.handle] if member else site_card
         try:
-            drawn = _card_for(content, members, cards, site, budgeted=is_post)
+            _card_for(content, member, cards, site, stand_in=author_card if is_post else None)
         except Exception as error:  # one card's failure costs that card, not the build
             log.warning(
                 "%s: no share card (%s: %s)", content.source_path, type(error).__name__, error
             )
-            drawn = False
-        if is_post and not drawn:
-            # Its own card waits for a later build: its author's card meanwhile.
-            member = members.get(getattr(content, "member", None))
-            content.chorus_card = member_cards[member.handle] if member else site_card
+            content.chorus_card = author_card
             content.chorus_card_alt = f"{member.name} on {site}" if member else site
     context["chorus_member_cards"] = member_cards
     context["chorus_site_card"] = site_card
@@ -185,11 +193,10 @@ def make_cards(generators: list[Any]) -> None:
 
 
 def _card_for(
-    content: Any, members: dict[str, Any], cards: CardsGenerator, site: str, *, budgeted: bool
-) -> bool:
-    """Give ``content`` its own card; False if the build's budget of new cards is spent."""
+    content: Any, member: Any, cards: CardsGenerator, site: str, *, stand_in: str | None
+) -> None:
+    """Give ``content`` its own card (by ``member`` when they wrote it)."""
     title = _text(content.title)
-    member = members.get(getattr(content, "member", None))
     writer = getattr(content, "chorus_author", None)
     if member is not None:
         name = writer or member.name
@@ -197,17 +204,14 @@ def _card_for(
             f"in {member.name}" if writer else _host(getattr(content, "chorus_original_url", None))
         )
         path = cards.card(
-            CardText(title, site, name, note), member.handle, member.face, budgeted=budgeted
+            CardText(title, site, name, note), member.handle, member.face, stand_in=stand_in
         )
     else:
         authors = [str(author) for author in getattr(content, "authors", ()) if str(author)]
         name = ", ".join(authors) if authors and content.__class__.__name__ != "Page" else None
-        path = cards.card(CardText(title, site, name), budgeted=budgeted)
-    if path is None:
-        return False
+        path = cards.card(CardText(title, site, name), stand_in=stand_in)
     content.chorus_card = path
     content.chorus_card_alt = f"{title}, by {name}, on {site}" if name else f"{title}, on {site}"
-    return True
 
 
 def _text(value: str) -> str:

@@ -86,12 +86,22 @@ def keep_card(cache_dir: Path, name: str, draw: Callable[[], bytes]) -> None:
     temporary.replace(kept)
 
 
-def copy_card(cache_dir: Path, name: str, target: Path) -> None:
-    """Card ``name`` from ``cache_dir`` at ``target``, unless it is there already."""
-    if target.is_file():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(cache_dir / name, target)
+def copy_card(card: Path, target: Path) -> None:
+    """``card`` (a file in the cache) at ``target``, unless ``target`` is a copy of it already.
+
+    Copies keep the card's time of writing, so size and time tell a copy from another card
+    (a stand-in the output held under this name) without reading either."""
+    try:
+        if _signature(target) == _signature(card):
+            return
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(card, target)
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def draw_card(text: CardText, face: Image.Image | None = None) -> bytes:
