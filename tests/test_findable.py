@@ -12,6 +12,7 @@ import pytest
 from lxml import etree
 
 from chorus.common.config import ConfigError
+from chorus.site.search import MOST_PATTERNS, searched_glob
 from chorus.site.sitemap import MAX_URLS, SITEMAP_NAMESPACE, SitemapEntry, sitemap_files
 
 SITE_URL = "https://loom.example"
@@ -129,6 +130,14 @@ def test_search_indexes_only_what_a_page_shows(findable):
     assert not any("draftmarker" in page["content"] for page in pages.values())
     assert not any("Not for readers" in page["content"] for page in pages.values())
     assert "/about/" in pages
+
+
+def test_pagefind_reads_only_the_folders_of_searched_pages():
+    pages = ["posts/2026/a/index.html", "posts/2025/b/index.html", "about/index.html", "faq.html"]
+    assert searched_glob(pages) == "{about/**/*.html,faq.html,posts/**/*.html}"
+    # A name Pagefind would read as a pattern, or too many to list: every page, as before.
+    assert searched_glob(["notes{1,2}/index.html"]) is None
+    assert searched_glob([f"page-{n}.html" for n in range(MOST_PATTERNS + 1)]) is None
 
 
 def test_theme_favicon_by_default_and_the_sites_logo_when_set(site):

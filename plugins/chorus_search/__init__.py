@@ -1,5 +1,8 @@
 """Pelican plugin: once the site is written, Pagefind indexes its pages for the theme's search page
-(``CHORUS_SEARCH_BUNDLE``, the folder of the index in the output; ``chorus.site.search``)."""
+(``CHORUS_SEARCH_BUNDLE``, the folder of the index in the output; ``chorus.site.search``).
+
+Only published posts and pages are searched (their templates mark ``data-pagefind-body``), so
+Pagefind is pointed at those and nothing else."""
 
 from __future__ import annotations
 
@@ -14,6 +17,21 @@ from chorus.common.config import apply_defaults
 from chorus.site.search import SearchIndexError, index_site
 
 log = logging.getLogger(__name__)
+# The output paths of the pages a search finds, by output folder: noted once every generator
+# has read its content, indexed once the site is written.
+_searched: dict[str, list[str]] = {}
+
+
+def note_searched_pages(generators: list[Any]) -> None:
+    """The published posts and pages (and their translations), whose pages Pagefind indexes."""
+    if generators:  # every generator writes into the same output folder
+        _searched[generators[0].output_path] = [
+            content.save_as
+            for generator in generators
+            for kind in ("articles", "pages", "translations")
+            for content in getattr(generator, kind, ())
+            if content.status == "published" and content.save_as
+        ]
 
 
 def index_output(pelican_object: Any) -> None:
@@ -23,7 +41,8 @@ def index_output(pelican_object: Any) -> None:
         return
     try:
         seal = Path(pelican_object.settings["CACHE_PATH"], "chorus", "pagefind-pages.sha256")
-        summary = index_site(Path(pelican_object.output_path), bundle, seal)
+        pages = _searched.pop(pelican_object.output_path, None)
+        summary = index_site(Path(pelican_object.output_path), bundle, seal, pages)
     except SearchIndexError as error:
         # The site itself is built; the search page says its index could not be loaded.
         log.error("search: %s", error)
@@ -41,4 +60,5 @@ def check_settings(pelican_object: Any) -> None:
 
 def register() -> None:
     signals.initialized.connect(check_settings)
+    signals.all_generators_finalized.connect(note_searched_pages)
     signals.finalized.connect(index_output)
