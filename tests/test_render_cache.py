@@ -90,6 +90,25 @@ def test_a_rebuild_writes_what_a_build_without_the_cache_writes(community, tmp_p
     assert "Robert Weaver" in site.page("members/bob/").text
 
 
+def test_a_build_that_keeps_every_page_keeps_their_timeline_entries_too(community, caplog):
+    site = community
+    with caplog.at_level(logging.INFO, logger="chorus_render_cache"):
+        site.build()  # nothing changed: every page kept, no entry rendered
+    kept, rendered, _, fragments_rendered = kept_and_rendered(caplog)
+    assert rendered == fragments_rendered == 0 and kept > 0
+
+    caplog.clear()
+    ada_post = site.posts("ada")[0]
+    text = ada_post.read_text().replace('name="chorus_id" content="', 'name="chorus_id" content="x')
+    text = text.replace('name="slug" content="', 'name="slug" content="later-')
+    ada_post.with_name("a-later-post-0000cafe.html").write_text(text.replace("<title>", "<title>2 "))
+    with caplog.at_level(logging.INFO, logger="chorus_render_cache"):
+        site.build()
+    _, _, fragments_kept, fragments_rendered = kept_and_rendered(caplog)
+    # The lists that show the new post are rendered: their other entries are the last ones'.
+    assert 0 < fragments_rendered < fragments_kept
+
+
 def test_timeline_entries_kept_as_fragments_are_those_each_page_would_render(community, tmp_path):
     """The theme renders each timeline entry with ``render_fragment``: once per build and kept
     between builds, for the home, category and tag pages (which relative URLs put at other

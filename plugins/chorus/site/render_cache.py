@@ -52,7 +52,7 @@ from chorus.common.files import Unchanged, write_atomic
 
 log = logging.getLogger(__name__)
 MANIFEST_NAME = "chorus/render-manifest.json"  # under Pelican's CACHE_PATH
-MANIFEST_FORMAT = 4
+MANIFEST_FORMAT = 5
 FRAGMENT_FUNCTION = "render_fragment"  # the template global that renders a fragment
 
 
@@ -314,10 +314,15 @@ class PageCache:
         # Per output file: the fingerprint it was made for, and its size and time once written.
         self.previous: dict[str, list[Any]] = {}
         self.current: dict[str, list[Any]] = {}
-        # Fragments: their HTML by fingerprint, as rendered last build and in this one.
+        # Fragments: their HTML by fingerprint, as rendered last build and in this one; and
+        # the fingerprints of those each page showed, so that a build which keeps the page
+        # keeps its fragments for the next build that renders it.
         self.previous_fragments: dict[str, str] = {}
         self.fragments: dict[str, str] = {}
-        self._seen_fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str]] = {}
+        self.previous_shown: dict[str, list[str]] = {}
+        self.shown: dict[str, list[str]] = {}
+        self._showing: list[str] | None = None  # of the page being rendered
+        self._seen_fragments: dict[tuple[Any, ...], tuple[tuple[Any, ...], str, str]] = {}
         # What Jinja's analysis found in each template source, by the source's digest.
         self.analyses: dict[str, Any] = {}
         self._load()
@@ -337,11 +342,19 @@ class PageCache:
                 del self.current[name]
             else:
                 self.kept += 1
+                if name in self.previous_shown:
+                    self.shown[name] = self.previous_shown[name]
                 return Unchanged(html)
-        html = render()
+        self._showing = []
+        try:
+            html = render()
+        finally:
+            showing, self._showing = self._showing, None
         self.rendered += 1
         if fingerprint is not None:
             self.current[name] = [fingerprint]  # the file's size and time once it is written
+            if showing:
+                self.shown[name] = showing
         return html
 
     def fragment(
@@ -368,6 +381,7 @@ class PageCache:
         identity = (sources, *map(id, values))
         seen = self._seen_fragments.get(identity)
         if seen is not None:
+            self._show(seen[2])
             return seen[1]
         try:
             fingerprint = self._digest(sources, "", variables, values)
@@ -384,8 +398,13 @@ class PageCache:
             else:
                 self.fragments_kept += 1
             self.fragments[fingerprint] = html
-        self._seen_fragments[identity] = (values, html)  # the values too, so ids stay theirs
+        self._seen_fragments[identity] = (values, html, fingerprint)  # values: ids stay theirs
+        self._show(fingerprint)
         return html
+
+    def _show(self, fingerprint: str) -> None:
+        if self._showing is not None:
+            self._showing.append(fingerprint)
 
     def write(self, name: str, inputs: Any, write: Callable[[], object]) -> bool:
         """Call ``write()`` to make output file ``name`` from ``inputs`` (everything it is made
@@ -470,6 +489,7 @@ class PageCache:
                 # Analyses too only hold for this build: the settings shape Jinja's parser.
                 pages, templates = dict(document["pages"]), dict(document["templates"])
                 self.previous_fragments = dict(document["fragments"])
+                self.previous_shown = dict(document["shown"])
                 self.previous, self.analyses = pages, templates
                 return
             log.info(
@@ -492,12 +512,20 @@ class PageCache:
                 continue
             self.current[name] = [record[0], stat.st_size, stat.st_mtime_ns]
         used = {digest for _, _, digest in self._parsed.values()}
+        shown = {name: self.shown[name] for name in self.current if name in self.shown}
+        # This build's fragments, and last build's that the pages it kept show.
+        fragments = dict(self.fragments)
+        for fingerprints in shown.values():
+            for fingerprint in fingerprints:
+                if fingerprint not in fragments and fingerprint in self.previous_fragments:
+                    fragments[fingerprint] = self.previous_fragments[fingerprint]
         document = {
             "format": MANIFEST_FORMAT,
             "build": self.build,
             "pages": self.current,
             "templates": {digest: self.analyses[digest] for digest in sorted(used)},
-            "fragments": self.fragments,
+            "fragments": fragments,
+            "shown": shown,
         }
         try:
             write_atomic(self.manifest, json.dumps(document, separators=(",", ":")))
