@@ -135,6 +135,29 @@ def test_a_new_post_changes_only_the_first_page_and_the_newest_numbered_one(site
     assert older and all(final[name] == after[name] for name in older)
 
 
+def test_a_members_new_post_leaves_the_numbered_pages_though_it_reorders_the_members(community):
+    """The first page shows the members by their latest post; the numbered ones do not, and a
+    new post by the member who wrote least recently changes none of them."""
+    community.write_settings(DEFAULT_PAGINATION=2)
+    for number in range(1, 8):
+        write_post(community, number)
+    community.build()
+    strip = community.page("index.html").select(".community-strip .face-name")
+    before = fingerprints(community)
+    numbered = [name for name in before if name.startswith("page/")]
+    assert numbered and strip
+
+    last = community.posts("ada")[0]
+    text = last.read_text().replace('name="chorus_id" content="', 'name="chorus_id" content="new-')
+    text = text.replace('name="slug" content="', 'name="slug" content="newer-')
+    text = text.replace('content="2026-', 'content="2027-').replace("<title>", "<title>Newer ")
+    last.with_name("a-newer-post-0000f00d.html").write_text(text)
+    community.build()
+    after = fingerprints(community)
+    assert community.page("index.html").select(".community-strip .face-name") != strip
+    assert all(after[name] == before[name] for name in numbered)
+
+
 @pytest.mark.parametrize("count", [0, 1, 4, 5, 9, 10, 11, 19, 20, 23, 100])
 def test_every_item_is_on_one_page_and_numbered_pages_are_full(count):
     per_page = 5

@@ -33,7 +33,7 @@ from chorus.common.config import apply_defaults
 from chorus.common.files import WriteIfChanged
 from chorus.common.sanitize import xml_forbidden
 from chorus.site.credit import blog_posting, credit_html
-from chorus.site.pagination import paginate
+from chorus.site.pagination import FIRST_PAGE_ONLY, paginate
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -230,6 +230,8 @@ class CreditWriter(Writer):
                     f"{key}_previous_page": page.newer,
                     f"{key}_next_page": page.older,
                 }
+            if not page.first:
+                page_kwargs |= dict.fromkeys(FIRST_PAGE_ONLY)
             super().write_file(
                 page.save_as,
                 template,

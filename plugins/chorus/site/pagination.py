@@ -24,6 +24,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# What is new on the site (the members by their latest post, the newest members): the theme
+# shows these on a list's first page only, and the numbered pages are given none, so that a
+# new post, which reorders the members, leaves those pages as they are.
+FIRST_PAGE_ONLY = ("chorus_members_by_activity", "chorus_new_members")
+
 
 @dataclass(frozen=True)
 class PageLink:
