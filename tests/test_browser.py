@@ -51,10 +51,13 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo site as committed, built and served on 127.0.0.1; yields its base URL."""
+    """The demo site as committed, built and served on 127.0.0.1; yields its base URL. Its
+    search is split into indexes of 10 posts, so that searching merges several."""
     root = tmp_path_factory.mktemp("demo")
     shutil.copytree(REPO / "content", root / "content")
-    Pelican(read_settings(str(write_site_settings(root)))).run()
+    settings = write_site_settings(root, CHORUS_SEARCH_POSTS_PER_INDEX=10)
+    Pelican(read_settings(str(settings))).run()
+    assert len(list((root / "output" / "pagefind").glob("*/pagefind-entry.json"))) > 2
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root / "output")))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from chorus.common.config import ConfigError
-from chorus.site.search import MOST_PATTERNS, searched_glob
+from chorus.site.search import plan_indexes
 from chorus.site.sitemap import MAX_URLS, SITEMAP_NAMESPACE, SitemapEntry, sitemap_files
 
 SITE_URL = "https://loom.example"
@@ -63,7 +63,7 @@ def post_url(site, handle):
 def indexed(output: Path) -> dict[str, dict]:
     """What Pagefind indexed, page by page: its fragments, as its browser code reads them."""
     pages = {}
-    for fragment in (output / "pagefind" / "fragment").glob("*.pf_fragment"):
+    for fragment in (output / "pagefind").glob("*/fragment/*.pf_fragment"):
         data = gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd")
         page = json.loads(data)
         pages[page["url"]] = page
@@ -132,12 +132,60 @@ def test_search_indexes_only_what_a_page_shows(findable):
     assert "/about/" in pages
 
 
-def test_pagefind_reads_only_the_folders_of_searched_pages():
-    pages = ["posts/2026/a/index.html", "posts/2025/b/index.html", "about/index.html", "faq.html"]
-    assert searched_glob(pages) == "{about/**/*.html,faq.html,posts/**/*.html}"
-    # A name Pagefind would read as a pattern, or too many to list: every page, as before.
-    assert searched_glob(["notes{1,2}/index.html"]) is None
-    assert searched_glob([f"page-{n}.html" for n in range(MOST_PATTERNS + 1)]) is None
+def test_posts_are_split_into_indexes_from_the_oldest():
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    posts = [(day.replace(day=n), f"posts/2026/{n}/index.html") for n in (5, 1, 4, 2, 3)]
+    assert plan_indexes(posts, ["about/index.html"], 2) == [
+        ["posts/2026/1/index.html", "posts/2026/2/index.html"],
+        ["posts/2026/3/index.html", "posts/2026/4/index.html"],
+        ["posts/2026/5/index.html", "about/index.html"],
+    ]
+    assert plan_indexes([], ["about/index.html"], 2) == [["about/index.html"]]
+    assert plan_indexes([], [], 2) == []
+
+
+def test_a_new_post_makes_only_the_newest_index_again(findable, caplog):
+    import logging
+
+    entries = lambda: sorted(findable.output.glob("pagefind/*/pagefind-entry.json"))  # noqa: E731
+    for number in range(1, 5):
+        findable.article(
+            f"note-{number}.md",
+            f"""
+            Title: Note {number}
+            Date: 2026-10-0{number} 10:00
+
+            Note {number} of a series.
+            """,
+        )
+    findable.write_settings(CHORUS_SEARCH_POSTS_PER_INDEX=2)
+    findable.build()
+    before = {path: path.stat().st_mtime_ns for path in entries()}
+    assert len(before) >= 2
+    newest = max(before, key=lambda path: int(path.parent.name))
+    findable.article(
+        "later.md",
+        """
+        Title: A later note
+        Date: 2026-12-01 10:00
+
+        Only this article says orthogonally.
+        """,
+    )
+    with caplog.at_level(logging.INFO, logger="chorus_search"):
+        findable.build()
+    after = {path: path.stat().st_mtime_ns for path in entries()}
+    changed = {path for path in after if before.get(path) != after[path]}
+    # The newest index, and one after it when the new post needs one: the full ones are kept.
+    following = newest.parent.with_name(str(int(newest.parent.name) + 1)) / newest.name
+    assert changed and changed <= {newest, following}
+    assert len(after) - len(changed) >= 2
+    assert any("orthogonally" in page["content"] for page in indexed(findable.output).values())
+    assert set(indexed(findable.output)) >= {"/about/", f"/{post_url(findable, 'ada')}"}
+
+    findable.write_settings(CHORUS_SEARCH_POSTS_PER_INDEX=500)  # one index: the others go
+    findable.build()
+    assert [path.parent.name for path in entries()] == ["0"]
 
 
 def test_theme_favicon_by_default_and_the_sites_logo_when_set(site):
@@ -173,7 +221,7 @@ def test_bad_paths_are_refused_with_the_settings_name(site, name, value):
 
 
 def test_a_build_that_writes_no_page_keeps_the_index_and_a_changed_page_is_indexed(findable):
-    entry = findable.output / "pagefind" / "pagefind-entry.json"
+    entry = findable.output / "pagefind" / "0" / "pagefind-entry.json"
     first = entry.stat().st_mtime_ns, entry.read_bytes()
     findable.build()
     assert (entry.stat().st_mtime_ns, entry.read_bytes()) == first

@@ -1,57 +1,75 @@
 """Pelican plugin: once the site is written, Pagefind indexes its pages for the theme's search page
-(``CHORUS_SEARCH_BUNDLE``, the folder of the index in the output; ``chorus.site.search``).
+(``CHORUS_SEARCH_BUNDLE``, the folder of the indexes in the output; ``chorus.site.search``).
 
 Only published posts and pages are searched (their templates mark ``data-pagefind-body``), so
-Pagefind is pointed at those and nothing else."""
+Pagefind reads those and nothing else, in indexes of ``CHORUS_SEARCH_POSTS_PER_INDEX`` posts
+from the oldest. Sets ``chorus_search_indexes`` (how many there are) in the context, for the
+search page.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 from pelican import signals
+from pelican.contents import Article
 
 from chorus.common.config import apply_defaults
-from chorus.site.search import SearchIndexError, index_site
+from chorus.site.search import SearchIndexError, index_site, plan_indexes
 
 log = logging.getLogger(__name__)
-# The output paths of the pages a search finds, by output folder: noted once every generator
-# has read its content, indexed once the site is written.
-_searched: dict[str, list[str]] = {}
+SEALS = "chorus/pagefind-indexes.json"  # under CACHE_PATH
+# The pages of each index, by output folder: planned once every generator has read its content,
+# indexed once the site is written.
+_planned: dict[str, list[list[str]]] = {}
 
 
-def note_searched_pages(generators: list[Any]) -> None:
-    """The published posts and pages (and their translations), whose pages Pagefind indexes."""
-    if generators:  # every generator writes into the same output folder
-        _searched[generators[0].output_path] = [
-            content.save_as
-            for generator in generators
-            for kind in ("articles", "pages", "translations")
-            for content in getattr(generator, kind, ())
-            if content.status == "published" and content.save_as
-        ]
+def plan_search(generators: list[Any]) -> None:
+    """The published posts and pages (and their translations), split into indexes."""
+    if not generators:
+        return
+    settings = generators[0].settings
+    posts, pages = [], []
+    for generator in generators:
+        for kind in ("articles", "pages", "translations"):
+            for content in getattr(generator, kind, ()):
+                if content.status != "published" or not content.save_as:
+                    continue
+                if isinstance(content, Article):
+                    posts.append((content.date, content.save_as))
+                else:
+                    pages.append(content.save_as)
+    indexes = plan_indexes(posts, pages, settings["CHORUS_SEARCH_POSTS_PER_INDEX"])
+    _planned[generators[0].output_path] = indexes
+    generators[0].context["chorus_search_indexes"] = len(indexes)  # shared by every generator
 
 
 def index_output(pelican_object: Any) -> None:
-    """After every page is written (``finalized``): the search index of the output."""
+    """After every page is written (``finalized``): the search indexes of the output."""
     bundle = pelican_object.settings["CHORUS_SEARCH_BUNDLE"]
-    if not bundle:
+    indexes = _planned.pop(pelican_object.output_path, None)
+    if not bundle or indexes is None:
         return
+    seals = Path(pelican_object.settings["CACHE_PATH"], SEALS)
     try:
-        seal = Path(pelican_object.settings["CACHE_PATH"], "chorus", "pagefind-pages.sha256")
-        pages = _searched.pop(pelican_object.output_path, None)
-        summary = index_site(Path(pelican_object.output_path), bundle, seal, pages)
+        made = index_site(Path(pelican_object.output_path), bundle, seals, indexes)
     except SearchIndexError as error:
         # The site itself is built; the search page says its index could not be loaded.
         log.error("search: %s", error)
         return
-    if summary is None:
-        log.info("search: no page changed; Pagefind's index in %s/ kept", bundle)
+    if not made:
+        log.info("search: no page changed; Pagefind's %d indexes in %s/ kept", len(indexes), bundle)
         return
-    pages = re.search(r"Indexed (\d+) pages?", summary)
-    log.info("search: Pagefind indexed %s pages into %s/", pages[1] if pages else "the", bundle)
+    pages = sum(len(indexes[number]) for number in made)
+    log.info(
+        "search: Pagefind indexed %d pages into %s/ (%d of %d indexes made again)",
+        pages,
+        bundle,
+        len(made),
+        len(indexes),
+    )
 
 
 def check_settings(pelican_object: Any) -> None:
@@ -60,5 +78,5 @@ def check_settings(pelican_object: Any) -> None:
 
 def register() -> None:
     signals.initialized.connect(check_settings)
-    signals.all_generators_finalized.connect(note_searched_pages)
+    signals.all_generators_finalized.connect(plan_search)
     signals.finalized.connect(index_output)

@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "CHORUS_REMOTE_IMAGES": "link",
     # The folder Pagefind writes the search index into, in the output (None: no search).
     "CHORUS_SEARCH_BUNDLE": "pagefind",
+    # Posts per search index, from the oldest: a new post indexes only the newest one again.
+    "CHORUS_SEARCH_POSTS_PER_INDEX": 500,
     # The site's logo (shown in the header) and favicon: files under content/, in STATIC_PATHS.
     "CHORUS_LOGO": None,
     "CHORUS_FAVICON": None,  # None: the theme's Chorus icon
@@ -188,6 +190,12 @@ class Config:
             raise ConfigError(
                 "CHORUS_SEARCH_BUNDLE must be a folder name in the output (or None), "
                 f"not {bundle!r}"
+            )
+        per_index = value["CHORUS_SEARCH_POSTS_PER_INDEX"]
+        if isinstance(per_index, bool) or not isinstance(per_index, int) or per_index < 1:
+            raise ConfigError(
+                "CHORUS_SEARCH_POSTS_PER_INDEX must be a whole number of posts (1 or more), "
+                f"not {per_index!r}"
             )
         for name in ("CHORUS_LOGO", "CHORUS_FAVICON"):
             path = value[name]

@@ -4,21 +4,29 @@ Pagefind (a Rust binary, shipped on PyPI as ``pagefind[bin]``) reads the HTML th
 so it indexes exactly what a reader sees: the part of each page marked ``data-pagefind-body``
 (a post's title, credit and text, never the navigation), with the filters marked
 ``data-pagefind-filter``. Its bundle is served from the site itself: no request to another host.
+
+Pagefind has no way to add one page to an index: it reads every page each time, seconds for
+thousands. So the posts are split into indexes of ``per_index`` posts numbered from the oldest,
+as lists are paginated (``chorus.site.pagination``): ``0/``, ``1/``, ... under the bundle
+folder, the site's other searched pages with the newest. A full index never changes, and a new
+post indexes again only the newest one; the search page loads the first and merges the others
+(Pagefind's ``mergeIndex``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
-# Past this many folders and top-level pages, the glob would be longer than it saves.
-MOST_PATTERNS = 200
-# What Pagefind's globs (wax) read as more than a name.
-_GLOB_SYNTAX = re.compile(r"[][{}*?,<>:!\\$#]")
+# What Pagefind's globs (wax) read as more than a name, escaped in the paths it is given.
+_GLOB_SYNTAX = re.compile(r"([][{}*?,<>:!\\$#()])")
 
 
 class SearchIndexError(Exception):
@@ -40,86 +48,88 @@ def pagefind_executable() -> Path:
         raise SearchIndexError(f"the Pagefind binary is missing: {error}") from None
 
 
-def searched_glob(pages: Iterable[str]) -> str | None:
-    """A Pagefind glob for ``pages`` (paths in the output of the pages a search finds) that
-    leaves out what no search finds, the lists and member pages, which Pagefind would
-    otherwise read and parse only to skip them: each page's top folder, or the page itself
-    at the top. None (every page) when there would be too many patterns or a name looks
-    like glob syntax."""
-    patterns = set()
-    for page in pages:
-        top, _, rest = page.partition("/")
-        if _GLOB_SYNTAX.search(top):
-            return None
-        patterns.add(f"{top}/**/*.html" if rest else top)
-    if not patterns or len(patterns) > MOST_PATTERNS:
-        return None
-    return "{" + ",".join(sorted(patterns)) + "}"
+def plan_indexes(
+    posts: Sequence[tuple[datetime, str]], pages: Sequence[str], per_index: int
+) -> list[list[str]]:
+    """The pages of each index: ``posts`` (date and path in the output) by ``per_index`` from
+    the oldest, then ``pages`` (the site's own, which rarely change) with the newest posts."""
+    ordered = [path for _, path in sorted(posts)]
+    indexes = [ordered[start : start + per_index] for start in range(0, len(ordered), per_index)]
+    if pages:
+        if not indexes:
+            indexes.append([])
+        indexes[-1] = indexes[-1] + sorted(pages)
+    return indexes
 
 
-def index_site(
-    output_dir: Path, bundle: str, seal: Path, pages: Iterable[str] | None = None
-) -> str | None:
-    """Index ``pages`` (paths under ``output_dir``; default every page) into
-    ``output_dir/bundle``; Pagefind's summary, or None when none of them changed since the
-    bundle was made, which is then kept as it is.
+def index_site(output_dir: Path, bundle: str, seals: Path, indexes: list[list[str]]) -> list[int]:
+    """Index each of ``indexes`` (paths under ``output_dir``) into ``output_dir/bundle/<n>``,
+    unless none of its pages changed since that index was made; the numbers of those made.
 
-    ``seal`` (in the build's cache, never the output: it holds times of writing) keeps the
-    fingerprint of the pages the bundle was made from."""
+    ``seals`` (in the build's cache, never the output: it holds times of writing) keeps the
+    fingerprint of the pages each index was made from."""
     target = output_dir / bundle
     executable = pagefind_executable()
-    if pages is None:
-        paths = [page for page in sorted(output_dir.rglob("*.html")) if target not in page.parents]
-        glob = None
-    else:
-        pages = sorted(set(pages))
-        paths = [output_dir / page for page in pages]
-        glob = searched_glob(pages)
-    # Pagefind reads every page each time (seconds for thousands), and its bundle differs
-    # from run to run: a build that changed no page it reads keeps the bundle it has.
-    fingerprint = _pages_fingerprint(output_dir, paths, executable, glob)
-    if (target / "pagefind-entry.json").is_file() and _read(seal) == fingerprint:
-        return None
+    previous = _read_seals(seals)
+    current: dict[str, str] = {}
+    made = []
+    for number, pages in enumerate(indexes):
+        folder = target / str(number)
+        fingerprint = _pages_fingerprint(output_dir, pages, executable)
+        current[str(number)] = fingerprint
+        if previous.get(str(number)) == fingerprint and (folder / "pagefind-entry.json").is_file():
+            continue
+        _run_pagefind(executable, output_dir, folder, pages)
+        made.append(number)
+    # Indexes past the last (the site had more posts) go; so does anything else in the folder.
+    if target.is_dir():
+        for entry in target.iterdir():
+            if entry.name in current:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    seals.parent.mkdir(parents=True, exist_ok=True)
+    seals.write_text(json.dumps(current, indent=0), encoding="utf-8")
+    return made
+
+
+def _run_pagefind(executable: Path, site: Path, folder: Path, pages: list[str]) -> None:
     # Pagefind adds to a bundle folder: a post gone since the last build would stay findable.
-    shutil.rmtree(target, ignore_errors=True)
-    command = [
-        str(executable),
-        "--site",
-        str(output_dir),
-        "--output-subdir",
-        bundle,
-        *(["--glob", glob] if glob else []),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    shutil.rmtree(folder, ignore_errors=True)
+    glob = "{" + ",".join(_GLOB_SYNTAX.sub(r"\\\1", page) for page in pages) + "}"
+    # The glob names every page, longer than a command line may be: Pagefind reads it from
+    # its configuration file, in the folder it runs in.
+    with tempfile.TemporaryDirectory(prefix="chorus-pagefind-") as directory:
+        config = {"site": str(site.resolve()), "output_path": str(folder.resolve()), "glob": glob}
+        Path(directory, "pagefind.json").write_text(json.dumps(config), encoding="utf-8")
+        result = subprocess.run(
+            [str(executable)], cwd=directory, capture_output=True, text=True, check=False
+        )
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise SearchIndexError(
-            f"Pagefind could not index {output_dir}: {' / '.join(detail[-3:]) or 'no message'}"
+            f"Pagefind could not index {site}: {' / '.join(detail[-3:]) or 'no message'}"
         )
-    seal.parent.mkdir(parents=True, exist_ok=True)
-    seal.write_text(fingerprint, encoding="utf-8")
-    return result.stdout
 
 
-def _pages_fingerprint(
-    output_dir: Path, pages: list[Path], executable: Path, glob: str | None
-) -> str:
-    """What the index is made from: each page's path, size and time of writing (a page
-    written again has a new time), and the Pagefind that reads them and how."""
-    digest = hashlib.sha256(f"{executable.resolve()}\0{glob}\n".encode())
+def _pages_fingerprint(output_dir: Path, pages: list[str], executable: Path) -> str:
+    """What an index is made from: each page's path, size and time of writing (a page
+    written again has a new time), and the Pagefind that reads them."""
+    digest = hashlib.sha256(f"{executable.resolve()}\n".encode())
     for page in pages:
         try:
-            stat = page.stat()
+            stat = (output_dir / page).stat()
         except FileNotFoundError:  # a post another plugin took off the site
             continue
-        digest.update(
-            f"{page.relative_to(output_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
-        )
+        digest.update(f"{page}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def _read(path: Path) -> str | None:
+def _read_seals(path: Path) -> dict[str, str]:
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+        seals = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return seals if isinstance(seals, dict) else {}

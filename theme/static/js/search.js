@@ -1,5 +1,5 @@
-// Full-text search with Pagefind: the index the build wrote into the site (CHORUS_SEARCH_BUNDLE)
-// is loaded from this host, a few small files per query. Results are built from text nodes and
+// Full-text search with Pagefind: the indexes the build wrote into the site (CHORUS_SEARCH_BUNDLE:
+// 0/, 1/, ..., each of a span of posts) are loaded from this host, a few small files per query. Results are built from text nodes and
 // <mark> elements only, so nothing in the index can become markup.
 (function () {
   "use strict";
@@ -12,6 +12,7 @@
   var selects = Array.prototype.slice.call(form.querySelectorAll("select[data-filter]"));
   var bundle = new URL(form.getAttribute("data-bundle"), window.location.href);
   var base = new URL(form.getAttribute("data-base"), window.location.href);
+  var indexes = parseInt(form.getAttribute("data-indexes"), 10) || 0;
   var pagefind = null;
   var latest = 0;
   var PAGE = 20;
@@ -122,10 +123,17 @@
     });
   });
 
+  if (!indexes) {
+    status.textContent = "There is nothing to search yet.";
+    return;
+  }
   status.textContent = "Loading the index…";
-  import(new URL("pagefind.js", bundle).href)
+  import(new URL("0/pagefind.js", bundle).href)
     .then(async function (module) {
       await module.options({ baseUrl: base.pathname });
+      for (var number = 1; number < indexes; number++) {
+        await module.mergeIndex(new URL(number + "/", bundle).href, { baseUrl: base.pathname });
+      }
       pagefind = module;
       fillFilters(await module.filters());
       status.textContent = "";
