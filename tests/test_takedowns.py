@@ -149,7 +149,7 @@ def removed_everywhere(site, output: Path, slug: str, url: str) -> None:
     assert original not in text
     assert url not in text
     # Pagefind's index of the pages (gzipped fragments, one a page): the post is in none.
-    fragments = (output / "pagefind" / "fragment").glob("*.pf_fragment")
+    fragments = (output / "pagefind").glob("*/fragment/*.pf_fragment")
     indexed = [gzip.decompress(fragment.read_bytes()).decode() for fragment in fragments]
     assert indexed and not any(url in page or original in page for page in indexed)
     for feed in ("feeds/all.atom.xml", "members/grace/feed.atom.xml", "feeds/tag/looms.atom.xml"):

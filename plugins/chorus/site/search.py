@@ -121,7 +121,7 @@ def _pages_fingerprint(output_dir: Path, pages: list[str], executable: Path) -> 
     for page in pages:
         try:
             stat = (output_dir / page).stat()
-        except FileNotFoundError:  # a post another plugin took off the site
+        except OSError:  # not written: taken off the site, or its page could not be written
             continue
         digest.update(f"{page}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
