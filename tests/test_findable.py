@@ -144,10 +144,12 @@ def test_posts_are_split_into_indexes_from_the_oldest():
     assert plan_indexes([], [], 2) == []
 
 
-def test_a_new_post_makes_only_the_newest_index_again(findable, caplog):
-    import logging
+def search_indexes(site) -> list[Path]:
+    """The entry file of each Pagefind index in the output."""
+    return sorted(site.output.glob("pagefind/*/pagefind-entry.json"))
 
-    entries = lambda: sorted(findable.output.glob("pagefind/*/pagefind-entry.json"))  # noqa: E731
+
+def test_a_new_post_makes_only_the_newest_index_again(findable):
     for number in range(1, 5):
         findable.article(
             f"note-{number}.md",
@@ -160,7 +162,7 @@ def test_a_new_post_makes_only_the_newest_index_again(findable, caplog):
         )
     findable.write_settings(CHORUS_SEARCH_POSTS_PER_INDEX=2)
     findable.build()
-    before = {path: path.stat().st_mtime_ns for path in entries()}
+    before = {path: path.stat().st_mtime_ns for path in search_indexes(findable)}
     assert len(before) >= 2
     newest = max(before, key=lambda path: int(path.parent.name))
     findable.article(
@@ -172,9 +174,8 @@ def test_a_new_post_makes_only_the_newest_index_again(findable, caplog):
         Only this article says orthogonally.
         """,
     )
-    with caplog.at_level(logging.INFO, logger="chorus_search"):
-        findable.build()
-    after = {path: path.stat().st_mtime_ns for path in entries()}
+    findable.build()
+    after = {path: path.stat().st_mtime_ns for path in search_indexes(findable)}
     changed = {path for path in after if before.get(path) != after[path]}
     # The newest index, and one after it when the new post needs one: the full ones are kept.
     following = newest.parent.with_name(str(int(newest.parent.name) + 1)) / newest.name
@@ -185,7 +186,7 @@ def test_a_new_post_makes_only_the_newest_index_again(findable, caplog):
 
     findable.write_settings(CHORUS_SEARCH_POSTS_PER_INDEX=500)  # one index: the others go
     findable.build()
-    assert [path.parent.name for path in entries()] == ["0"]
+    assert [path.parent.name for path in search_indexes(findable)] == ["0"]
 
 
 def test_theme_favicon_by_default_and_the_sites_logo_when_set(site):

@@ -42,7 +42,7 @@ class LazyGroup(click.Group):
     the newsletter's mail libraries); `chorus build` and `chorus fetch` need only their own."""
 
     def list_commands(self, context: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, context: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in COMMANDS:

@@ -131,9 +131,12 @@
   import(new URL("0/pagefind.js", bundle).href)
     .then(async function (module) {
       await module.options({ baseUrl: base.pathname });
+      // The other indexes load side by side, not one round trip after another.
+      var others = [];
       for (var number = 1; number < indexes; number++) {
-        await module.mergeIndex(new URL(number + "/", bundle).href, { baseUrl: base.pathname });
+        others.push(module.mergeIndex(new URL(number + "/", bundle).href, { baseUrl: base.pathname }));
       }
+      await Promise.all(others);
       pagefind = module;
       fillFilters(await module.filters());
       status.textContent = "";
