@@ -139,6 +139,11 @@ def test_a_build_draws_the_newest_posts_cards_first_and_the_next_build_the_rest(
     assert older["og:image:alt"] == "Ada on looms, by Ada Lovelace, on The Loom Collective"
     waiting = card_of(shared, older)
     assert waiting.tobytes() == card_of(shared, member).tobytes()
+    # The stand-in is the member's card linked under another name, not bytes written again.
+    member_card = shared.output / member["og:image"].removeprefix(f"{SITE}/")
+    stand_in = shared.output / older["og:image"].removeprefix(f"{SITE}/")
+    assert stand_in.stat().st_ino == member_card.stat().st_ino
+    member_bytes = member_card.read_bytes()
     page = shared.output / curated_page(shared, "ada") / "index.html"
     written = page.stat().st_mtime_ns
 
@@ -147,6 +152,9 @@ def test_a_build_draws_the_newest_posts_cards_first_and_the_next_build_the_rest(
     drawn = card_of(shared, older)
     assert drawn.size == (1200, 630)
     assert drawn.tobytes() != waiting.tobytes()
+    # The post's card took the stand-in's place without writing into the member's card.
+    assert member_card.read_bytes() == member_bytes
+    assert card_of(shared, member).tobytes() == waiting.tobytes()
     # Drawing the card changed no page: Ada's is the one the first build wrote.
     assert page.stat().st_mtime_ns == written
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -77,10 +79,17 @@ def index_site(output_dir: Path, bundle: str, seals: Path, indexes: list[list[st
         folder = target / str(number)
         fingerprint = _pages_fingerprint(output_dir, pages, executable)
         current[str(number)] = fingerprint
-        if previous.get(str(number)) == fingerprint and (folder / "pagefind-entry.json").is_file():
-            continue
-        _run_pagefind(executable, output_dir, folder, pages)
-        made.append(number)
+        kept = (folder / "pagefind-entry.json").is_file()
+        if previous.get(str(number)) != fingerprint or not kept:
+            made.append(number)
+    # Side by side: one Pagefind keeps about 1.5 CPUs busy, and a first build makes them all.
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, len(made)) or 1) as pool:
+        runs = [
+            pool.submit(_run_pagefind, executable, output_dir, target / str(n), indexes[n])
+            for n in made
+        ]
+        for run in runs:
+            run.result()  # the first failure stops the build, as one run alone would
     # Indexes past the last (the site had more posts) go; so does anything else in the folder.
     if target.is_dir():
         for entry in target.iterdir():
