@@ -35,6 +35,18 @@ def _pelican_warnings_not_fatal_after_a_strict_build() -> Iterator[None]:
     FatalLogger.fatal_lvl = level
 
 
+@pytest.fixture(autouse=True)
+def _pelican_logs_each_message_again() -> None:
+    """Pelican's log filter drops a message it has logged before in this process: a test
+    that reads the build's log (the render cache's counts, say) would find nothing when an
+    earlier test logged the same line. Each test starts with none seen."""
+    from pelican.log import LimitFilter
+
+    LimitFilter._ignore.clear()
+    LimitFilter._raised_messages.clear()
+    LimitFilter._group_count.clear()
+
+
 @dataclass
 class Route:
     """How the test server answers one path."""

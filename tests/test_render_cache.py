@@ -110,6 +110,36 @@ def test_a_build_that_keeps_every_page_keeps_their_timeline_entries_too(communit
     assert 0 < fragments_rendered < fragments_kept
 
 
+def test_a_post_showing_a_kept_image_is_kept_as_any_other(community, tmp_path, caplog):
+    """``chorus fetch`` keeps a post's images and links them with ``{static}``: such a page is
+    kept like any other (all of a real blog's posts have images), and written as a build
+    without the cache writes it, with the image there or gone."""
+    from PIL import Image
+
+    site = community
+    image = site.content / "images" / "community" / "ab" / "loom.png"
+    image.parent.mkdir(parents=True)
+    Image.new("RGB", (64, 36), (90, 60, 160)).save(image)
+    ada_post = site.posts("ada")[0]
+    head, body = ada_post.read_text().split("</head>")
+    shown = '<p><img src="{static}/images/community/ab/loom.png" alt="A loom"></p>'
+    ada_post.write_text(f"{head}</head>{body.replace('</body>', shown + '</body>')}")
+    with caplog.at_level(logging.INFO, logger="chorus_render_cache"):
+        site.build()
+        page = f"posts/2026/{ada_post.stem}/"
+        img = site.page(page).find("img", alt="A loom")
+        assert img["src"].endswith("images/community/ab/loom.png")
+        caplog.clear()
+        site.build()
+    kept, rendered, _, _ = kept_and_rendered(caplog)
+    assert rendered == 0 and kept > 0, "the page with the image was rendered again"
+    assert tree(site.output) == build_without_cache(site, tmp_path / "kept")
+
+    image.unlink()  # gone from the repository: whatever Pelican makes of the link, the same
+    site.build()
+    assert tree(site.output) == build_without_cache(site, tmp_path / "gone")
+
+
 def test_timeline_entries_kept_as_fragments_are_those_each_page_would_render(community, tmp_path):
     """The theme renders each timeline entry with ``render_fragment``: once per build and kept
     between builds, for the home, category and tag pages (which relative URLs put at other

@@ -20,6 +20,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from jinja2 import FileSystemBytecodeCache, Template, pass_context
 from jinja2.runtime import Context
@@ -58,11 +59,9 @@ def describe(value: Any, reference: bool) -> Any:
         if reference:
             return value.source_path
         content = value._content or ""
-        if _link_marker(value.settings["INTRASITE_LINK_REGEX"]).search(
-            content
-        ) and value._get_intrasite_link_regex().search(content):
-            # Its HTML depends on where other content ends up ({filename} links and the like).
-            raise Unstable(f"{value.source_path} links to other content")
+        linked = []
+        if _link_marker(value.settings["INTRASITE_LINK_REGEX"]).search(content):
+            linked = _static_links(value, content)
         # Its URLs follow from its metadata and the settings, which the build's fingerprint has.
         metadata = {key: _flat(item) for key, item in value.metadata.items()}
         attributes = {
@@ -70,6 +69,8 @@ def describe(value: Any, reference: bool) -> Any:
             for key, item in vars(value).items()
             if key not in metadata and key not in CONTENT_INTERNALS
         }
+        if linked:
+            attributes["_static_links"] = linked
         # The body by its digest: hashing it is much cheaper than writing it out as JSON.
         body = (value._content or "").encode("utf-8", "surrogatepass")
         attributes["_content"] = hashlib.blake2b(body, digest_size=16).hexdigest()
@@ -152,6 +153,31 @@ def fix_urls(generators: list[Any]) -> None:
                     content.override_url = content.url
 
 
+def _static_links(content: Content, html: str) -> list[list[str]]:
+    """The static files the ``{static}`` links of ``content`` point at, and their URLs: what
+    its HTML follows from, with the settings. A post whose images ``chorus fetch`` keeps links
+    them so. Any other intrasite link ({filename} and the like) points at other content, and
+    one not found is left as it is with a warning: Unstable, rendered every time."""
+    static = (content._context or {}).get("static_content", {})
+    linked = []
+    for match in content._get_intrasite_link_regex().finditer(html):
+        if match["what"] != "static":
+            raise Unstable(f"{content.source_path} links to other content")
+        found = None
+        written = urlparse(match["value"]).path
+        for path in dict.fromkeys((written, unquote(written))):  # as Pelican looks for it
+            if path.startswith("/"):
+                key = path[1:]
+            else:
+                key = content.get_relative_source_path(os.path.join(content.relative_dir, path))
+            if (found := static.get(key)) is not None:
+                break
+        if found is None:
+            raise Unstable(f"{content.source_path} links to a file that is not there")
+        linked.append([key, found.url])
+    return linked
+
+
 @functools.cache
 def _link_marker(pattern: str) -> re.Pattern[str]:
     """Pelican's link marker ({filename} and the like) alone: a quick no before the full test."""
@@ -178,7 +204,10 @@ def install(generators: list[Any]) -> None:
         return
     for generator in generators:
         for static in getattr(generator, "staticfiles", ()):
-            _written.add(os.path.join(generator.output_path, static.save_as))
+            # A file a post links to but the repository no longer holds is not copied: the
+            # copy of the last build goes, as a clean build would not have it.
+            if os.path.exists(static.source_path):
+                _written.add(os.path.join(generator.output_path, static.save_as))
     _cache = cache = _page_cache(generators[0].settings)
     generators[0].context["chorus_render_cache"] = cache  # for the writer's feeds
     environments = [g.env for g in generators if getattr(g, "env", None) is not None]
