@@ -7,7 +7,10 @@ median counting:
 - plain Pelican with no feeds, for reference;
 - pelican-feed-planet and pelican-aio-planet, each a `pelican` run that fetches every feed and
   writes one planet page (their only way of working: they fetch on every build);
-- Chorus into an empty repository: `chorus fetch` + `chorus build`, every page;
+- Chorus into an empty repository: `chorus fetch` + `chorus build`, every page; each post's
+  image is on the feed server, so the first fetch fetches 1,000 images as a real one would;
+- plain Pelican building the 1,000 post files that fetch wrote (its default theme): what a page
+  per post costs Pelican itself, before any of Chorus's work;
 - Chorus with nothing changed (every feed answers 304): fetch + build, and the fetch alone, which
   is all the scheduled workflow runs then (it skips the build when git has nothing new);
 - Chorus with one new post in one feed: fetch + build.
@@ -27,7 +30,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from feedserver import LATENCY, FeedServer
+from feedserver import LATENCY, ORIGIN, FeedServer
 from harness import BIN, REPO, Results, Run, check, run
 from sitefiles import chorus_settings, write_member
 from synthetic import feed_document, handle_of, synthetic_entry
@@ -43,6 +46,7 @@ PEER_PACKAGES = {
 }
 TARGET_COLD = 1.0  # Chorus into an empty repository / aio-planet
 TARGET_ONE_NEW = 0.5  # Chorus after one new post / aio-planet
+FLOOR = f"plain Pelican, the {PEER_FEEDS * PEER_ENTRIES:,} posts Chorus fetched (its own theme)"
 
 # The planet page both plugins render (an HTML page: the peers' environment has no Markdown).
 PLANET_TEMPLATE = """<html><head><title>Planet</title></head><body>
@@ -110,15 +114,15 @@ def bench_peers(work: Path, results: Results) -> None:
     feeds_dir.mkdir(parents=True)
     served: dict[str, tuple[str, str]] = {}
     for index in range(1, PEER_FEEDS + 1):
-        body, kind = feed_document(index, PEER_ENTRIES, atom=True)
+        body, kind = feed_document(index, PEER_ENTRIES, atom=True, images_at=ORIGIN)
         file = feeds_dir / f"{handle_of(index)}.xml"
         file.write_bytes(body)
         served[f"/feeds/{handle_of(index)}.xml"] = (str(file), kind)
     first_feed = feeds_dir / f"{handle_of(1)}.xml"
     original_first = first_feed.read_bytes()
-    newest = synthetic_entry(1, PEER_ENTRIES, PEER_ENTRIES)
+    newest = synthetic_entry(1, PEER_ENTRIES, PEER_ENTRIES, images_at=ORIGIN)
     newest = replace(newest, date=synthetic_entry(1, 0, PEER_ENTRIES).date + timedelta(hours=1))
-    with_new_post = feed_document(1, PEER_ENTRIES, atom=True, extra=(newest,))[0]
+    with_new_post = feed_document(1, PEER_ENTRIES, atom=True, extra=(newest,), images_at=ORIGIN)[0]
 
     python, install_note = install_peers()
     print(f"peers: the plugins' environment: {install_note}")
@@ -153,9 +157,21 @@ def bench_peers(work: Path, results: Results) -> None:
             for index in served_ids():
                 write_member(content / "members", index, [urls[f"Member {index:04d}"]])
             settings = chorus_settings(root)
+            server.stats(reset=True)
             cold = fetch_and_build(settings, "empty repository")
             timed("Chorus, empty repository: fetch + build", *cold)
-            server.stats(reset=True)
+            images = server.stats(reset=True)["images"]
+            if images != PEER_FEEDS * PEER_ENTRIES:
+                results.errors.append(
+                    f"peers: the first fetch asked for {images} images, not "
+                    f"{PEER_FEEDS * PEER_ENTRIES} (one per post)"
+                )
+            floor = base / f"plain-posts-{attempt}"
+            peer_site(floor, None, {})
+            for post in (content / "community").glob("*/*.html"):
+                shutil.copy(post, floor / "content" / post.name)
+            command = [str(BIN / "pelican"), "-s", "pelicanconf.py"]
+            timed(FLOOR, check(run(command, floor), "plain Pelican over the fetched posts"))
             unchanged = fetch_and_build(settings, "nothing changed")
             not_modified = server.stats(reset=True)["304"]
             timed("Chorus, nothing changed: fetch + build", *unchanged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import multiprocessing
 import urllib.request
@@ -14,6 +15,8 @@ from synthetic import feed_document, handle_of
 
 LATENCY = 0.100  # seconds added to every response of the feed server
 SCALE_TRICKLE_INTERVAL = 1.0  # a trickling feed sends one byte this often: no read timeout fires
+# Feeds written before the server runs name its origin so; it serves them with its own instead.
+ORIGIN = "http://feed-server.invalid"
 
 
 def serve_feeds(
@@ -23,19 +26,22 @@ def serve_feeds(
     stalling: frozenset[str] = frozenset(),
     stall_max: float = 0.0,
 ) -> None:
-    """Serve /feeds/<handle>.xml with ETag/304, /stats and /control (no delay).
+    """Serve /feeds/<handle>.xml with ETag/304, /images/<name>.png (a small PNG of a colour of
+    its own for each name), /stats and /control (no delay).
 
     ``feeds``: a number of synthetic feeds to generate here, or {URL path: (file, content type)}
     to serve feeds already written to disk. The paths in ``stalling`` send their headers and then
     stall (half of them send nothing more, half trickle a byte a second) until the client hangs
     up or ``stall_max`` seconds pass; on their first request only, or on every request, as
     /control?stall=first|always says (default: first; /control?forget=1 starts over).
-    /control?reload=1 reads the feed files again.
+    /control?reload=1 reads the feed files again. ``ORIGIN`` in a feed becomes the server's own.
     """
     from aiohttp import web
+    from PIL import Image
 
     documents: dict[str, tuple[bytes, str]] = {}
     etags: dict[str, str] = {}
+    origin = ORIGIN.encode()  # until the server knows its port
 
     def load() -> None:
         """The feeds and their ETags, (again) from the files: /control?reload=1 after a feed
@@ -46,7 +52,10 @@ def serve_feeds(
             )
         else:
             documents.update(
-                {path: (Path(file).read_bytes(), kind) for path, (file, kind) in feeds.items()}
+                {
+                    path: (Path(file).read_bytes().replace(ORIGIN.encode(), origin), kind)
+                    for path, (file, kind) in feeds.items()
+                }
             )
         etags.update(
             {
@@ -55,9 +64,8 @@ def serve_feeds(
             }
         )
 
-    load()
     trickling = set(sorted(stalling)[1::2])
-    stats = {"200": 0, "304": 0, "404": 0, "stalled": 0, "bytes_sent": 0}
+    stats = {"200": 0, "304": 0, "404": 0, "stalled": 0, "bytes_sent": 0, "images": 0}
     control = {"stall": "first"}
     asked_before: set[str] = set()
 
@@ -107,6 +115,14 @@ def serve_feeds(
         stats["bytes_sent"] += len(body)
         return web.Response(body=body, headers={"ETag": etag, "Content-Type": kind})
 
+    async def image(request: web.Request) -> web.Response:
+        await asyncio.sleep(latency)
+        colour = hashlib.sha256(request.path.encode()).digest()[:3]
+        png = io.BytesIO()
+        Image.new("RGB", (64, 36), tuple(colour)).save(png, "PNG")
+        stats["images"] += 1
+        return web.Response(body=png.getvalue(), content_type="image/png")
+
     async def stats_view(request: web.Request) -> web.Response:
         answer = web.json_response(dict(stats))
         if "reset" in request.query:
@@ -125,13 +141,18 @@ def serve_feeds(
     async def main() -> None:
         app = web.Application()
         app.router.add_get("/feeds/{name}", feed)
+        app.router.add_get("/images/{name}", image)
         app.router.add_get("/stats", stats_view)
         app.router.add_get("/control", control_view)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
         await site.start()
-        ready.put(runner.addresses[0][1])
+        nonlocal origin
+        port = runner.addresses[0][1]
+        origin = f"http://127.0.0.1:{port}".encode()
+        load()
+        ready.put(port)
         await asyncio.Event().wait()  # until the parent terminates this process
 
     asyncio.run(main())

@@ -56,18 +56,21 @@ def synthetic_entry(
     entries_per_member: int,
     html_bytes: int = ENTRY_HTML_BYTES,
     rich: bool = False,
+    images_at: str | None = None,
 ) -> SyntheticEntry:
     """Entry ``number`` (0-based) of member ``member`` (1-based): ~``html_bytes`` of HTML with a
     relative link and an image, unique id/link. ``rich`` adds what real posts also carry (links
-    to other sites, headings, lists, quotes, code) instead of paragraphs alone."""
+    to other sites, headings, lists, quotes, code) instead of paragraphs alone. The image is on
+    the member's site, whose host does not resolve, unless ``images_at`` names the origin that
+    serves it (the feed server's, so that it is fetched as a real blog's image is)."""
     rng = random.Random(f"{member}-{number}")
     handle = handle_of(member)
     serial = (member - 1) * entries_per_member + number
     parts = [
         f'<p>Following on from <a href="../{number + 1}/">the previous note</a>, here is what '
         f"happened on the loom this week.</p>",
-        f'<p><img src="/images/{handle}-{number}.png" alt="The {rng.choice(WORDS)} in progress" '
-        'width="640" height="360"></p>',
+        f'<p><img src="{images_at or ""}/images/{handle}-{number}.png" '
+        f'alt="The {rng.choice(WORDS)} in progress" width="640" height="360"></p>',
     ]
     size = sum(map(len, parts))
     while size < html_bytes:
@@ -130,13 +133,18 @@ def feed_document(
     *,
     atom: bool | None = None,
     extra: tuple[SyntheticEntry, ...] = (),
+    images_at: str | None = None,
 ) -> tuple[bytes, str]:
     """The member's feed: RSS 2.0 for odd members, Atom 1.0 for even ones, unless ``atom``
-    says which; ``extra`` entries come first (newer posts); (bytes, content type)."""
+    says which; ``extra`` entries come first (newer posts); (bytes, content type).
+    ``images_at``: as for ``synthetic_entry``."""
     handle, site = handle_of(member), site_of(member)
     items = [
         *extra,
-        *(synthetic_entry(member, number, entries, html_bytes, rich) for number in range(entries)),
+        *(
+            synthetic_entry(member, number, entries, html_bytes, rich, images_at)
+            for number in range(entries)
+        ),
     ]
     esc = html.escape
     rss = bool(member % 2) if atom is None else not atom
