@@ -35,12 +35,13 @@ def plan_search(generators: list[Any]) -> None:
     for generator in generators:
         for kind in ("articles", "pages", "translations"):
             for content in getattr(generator, kind, ()):
-                if content.status != "published" or not content.save_as:
+                # Pelican works save_as out from the settings at every read: once here.
+                if content.status != "published" or not (save_as := content.save_as):
                     continue
                 if isinstance(content, Article):
-                    posts.append((content.date, content.save_as))
+                    posts.append((content.date, save_as))
                 else:
-                    pages.append(content.save_as)
+                    pages.append(save_as)
     indexes = plan_indexes(posts, pages, settings["CHORUS_SEARCH_POSTS_PER_INDEX"])
     _planned[generators[0].output_path] = indexes
     generators[0].context["chorus_search_indexes"] = len(indexes)  # shared by every generator
