@@ -70,6 +70,13 @@ def bench_fetch(feeds: int, work: Path, results: Results) -> None:
         len(posts) == expected,
     )
     results.add(
+        "images fetched by the cold run (one per post, from the feed server)",
+        cold_stats["images"],
+        "images",
+        f"= {expected}",
+        cold_stats["images"] == expected,
+    )
+    results.add(
         "files written by the all-304 run",
         len(written_warm) + len(gone_warm),
         "files",

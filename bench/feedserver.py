@@ -29,12 +29,13 @@ def serve_feeds(
     """Serve /feeds/<handle>.xml with ETag/304, /images/<name>.png (a small PNG of a colour of
     its own for each name), /stats and /control (no delay).
 
-    ``feeds``: a number of synthetic feeds to generate here, or {URL path: (file, content type)}
-    to serve feeds already written to disk. The paths in ``stalling`` send their headers and then
-    stall (half of them send nothing more, half trickle a byte a second) until the client hangs
-    up or ``stall_max`` seconds pass; on their first request only, or on every request, as
-    /control?stall=first|always says (default: first; /control?forget=1 starts over).
-    /control?reload=1 reads the feed files again. ``ORIGIN`` in a feed becomes the server's own.
+    ``feeds``: a number of synthetic feeds to generate here (their images served here too),
+    or {URL path: (file, content type)} to serve feeds already written to disk. The paths in
+    ``stalling`` send their headers and then stall (half of them send nothing more, half
+    trickle a byte a second) until the client hangs up or ``stall_max`` seconds pass; on
+    their first request only, or on every request, as /control?stall=first|always says
+    (default: first; /control?forget=1 starts over). /control?reload=1 reads the feed files
+    again. ``ORIGIN`` in a feed becomes the server's own.
     """
     from aiohttp import web
     from PIL import Image
@@ -48,7 +49,10 @@ def serve_feeds(
         file has changed, as a member's feed does when they post."""
         if isinstance(feeds, int):
             documents.update(
-                {f"/feeds/{handle_of(i)}.xml": feed_document(i) for i in range(1, feeds + 1)}
+                {
+                    f"/feeds/{handle_of(i)}.xml": feed_document(i, images_at=origin.decode())
+                    for i in range(1, feeds + 1)
+                }
             )
         else:
             documents.update(

@@ -133,3 +133,36 @@ def test_a_post_image_leaves_the_site_with_its_consent(site, feed_server, cli):
     site.member("ada", feeds=[feed], trusted=True, consent="full")
     site.build()
     assert published.is_file()
+
+
+def test_a_site_that_cannot_be_reached_costs_one_attempt_not_one_per_image(site, feed_server, cli):
+    """A member's old site gone (its name no longer resolves, or nothing listens): its first
+    image is asked, and the others fail unasked; another site's images are fetched as ever."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    lost = [f"{gone}/img/{n}.png" for n in range(3)]
+    here = [feed_server.add(f"/img/{n}.png", picture(color=color)) for n, color in
+            enumerate(("blue", "green"))]  # fmt: skip
+    body = "".join(f'&lt;img src="{url}" alt="{n}"&gt;' for n, url in enumerate(lost + here))
+    feed = feed_server.add(
+        "/feed.xml",
+        rss(
+            "<item><title>Pictures</title><link>https://blog.example/pictures/</link>"
+            f"<description>&lt;p&gt;{body}&lt;/p&gt;</description></item>"
+        ),
+    )
+    site.member("ada", feeds=[feed], trusted=True, consent="full")
+    site.write_settings(CHORUS_FETCH_IMAGES=True)
+    result = cli("fetch", "--no-progress")
+    assert "Images: 2 fetched" in result.output
+    assert [len(feed_server.hits(f"/img/{n}.png")) for n in range(2)] == [1, 1]
+
+    manifest = json.loads((site.community / "media-state.json").read_text())["images"]
+    errors = sorted(manifest[url]["error"] for url in lost)
+    assert errors[0].startswith("cannot connect")  # the one asked
+    asked = next(url for url in lost if manifest[url]["error"] == errors[0])
+    assert errors[1:] == [f"not asked: {errors[0]} (asking {asked})"] * 2
+    assert all("file" in manifest[url] for url in here)

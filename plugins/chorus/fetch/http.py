@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -37,6 +38,7 @@ class Response:
     sha256: str | None = None  # of the body, kept when the body itself is let go
     status: int | None = None  # the HTTP status, when there was one
     retry_after: datetime | None = None  # a 429 or 503 asked us to wait until then
+    unreachable: bool = False  # no connection made: no such host, refused, or no answer
 
     def __post_init__(self) -> None:
         # Every answer with a body has a hash, an empty one too: "no hash" means "no body
@@ -83,12 +85,19 @@ async def fetch_all(
     urls: Iterable[tuple[str, Validators | None]],
     config: Config,
     on_response: Callable[[Response], Awaitable[None]],
+    *,
+    spare_unreachable_hosts: bool = False,
 ) -> None:
     """Fetch every URL at most ``config.concurrency`` at a time; hand each result on as it lands.
 
     ``on_response`` holds the only reference to each response: dropping it frees the body.
 
     One feed's failure is its own ``Response``; nothing here raises for a single feed.
+
+    ``spare_unreachable_hosts`` (for images, many to a host): each host's first URL is asked
+    alone, and its others only once that one reached the host. Those of a host that could not
+    be reached (a site gone: its name no longer resolves) fail unasked, the same way, rather
+    than costing a lookup or a connect timeout each.
     """
     timeout = aiohttp.ClientTimeout(
         total=None, connect=config.connect_timeout, sock_read=config.fetch_timeout
@@ -115,7 +124,33 @@ async def fetch_all(
             # body go while it waits (for a parser, say).
             await on_response(await fetched(url, validators))
 
-        await asyncio.gather(*(one(url, validators) for url, validators in urls))
+        if not spare_unreachable_hosts:
+            await asyncio.gather(*(one(url, validators) for url, validators in urls))
+            return
+
+        async def host(jobs: list[tuple[str, Validators | None]]) -> None:
+            (url, validators), *others = jobs
+            first = await fetched(url, validators)
+            await on_response(first)
+            if not first.unreachable:
+                await asyncio.gather(*(one(*job) for job in others))
+                return
+            for other, _ in others:
+                error = f"not asked: {first.error} (asking {url})"
+                await on_response(Response(other, "failed", error=error, unreachable=True))
+
+        by_host: dict[str, list[tuple[str, Validators | None]]] = {}
+        for url, validators in urls:
+            by_host.setdefault(_host_of(url), []).append((url, validators))
+        await asyncio.gather(*(host(jobs) for jobs in by_host.values()))
+
+
+def _host_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port}"
+    except ValueError:  # fetch_one reports it
+        return url
 
 
 ACCEPT = (
@@ -129,6 +164,7 @@ async def fetch_one(
 ) -> Response:
     """GET one feed with conditional headers, a redirect cap, a size cap and a hard deadline."""
     request_headers = {}
+    unreachable = False
     if validators and validators.etag:
         request_headers["If-None-Match"] = validators.etag
     if validators and validators.last_modified:
@@ -176,6 +212,7 @@ async def fetch_one(
                 )
     except aiohttp.ConnectionTimeoutError:
         # aiohttp's timeouts are TimeoutErrors too: say which limit it was, not the overall one.
+        unreachable = True
         error = (
             f"no connection within {config.connect_timeout:g} s (CHORUS_CONNECT_TIMEOUT): "
             "the host does not answer, or there is no network"
@@ -183,6 +220,7 @@ async def fetch_one(
     except aiohttp.SocketTimeoutError:
         error = f"the server sent nothing for {config.fetch_timeout:g} s"
     except aiohttp.ClientConnectorDNSError as failure:
+        unreachable = True
         host = failure.host
         error = f"cannot find the host {host}: {failure.os_error.strerror or failure.os_error}"
     except TimeoutError:
@@ -194,6 +232,7 @@ async def fetch_one(
     except aiohttp.NonHttpUrlRedirectClientError as failure:
         error = f"redirected to a non-http(s) URL: {failure}"
     except aiohttp.ClientConnectorError as failure:
+        unreachable = True
         error = f"cannot connect: {failure.os_error.strerror or failure}"
     except ConnectionLost as failure:
         error = f"{failure}; asked once this run, asked again on the next"
@@ -203,7 +242,7 @@ async def fetch_one(
         error = f"{type(failure).__name__}: {failure}"
     except ValueError as failure:  # malformed URLs and headers surface as ValueError
         error = f"bad URL or response: {failure}"
-    return Response(url, "failed", error=error)
+    return Response(url, "failed", error=error, unreachable=unreachable)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:

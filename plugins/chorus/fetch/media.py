@@ -86,7 +86,7 @@ class MediaLibrary:
             self._record(response, report)
 
         jobs = [(url, self._validators(url)) for url in wanted]
-        asyncio.run(fetch_all(jobs, limits, on_response))
+        asyncio.run(fetch_all(jobs, limits, on_response, spare_unreachable_hosts=True))
         self.save()
         return report
 
