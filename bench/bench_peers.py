@@ -46,7 +46,7 @@ PEER_PACKAGES = {
 }
 TARGET_COLD = 1.0  # Chorus into an empty repository / aio-planet
 TARGET_ONE_NEW = 0.5  # Chorus after one new post / aio-planet
-FLOOR = f"plain Pelican, the {PEER_FEEDS * PEER_ENTRIES:,} posts Chorus fetched (its own theme)"
+FLOOR = f"plain Pelican, the {PEER_FEEDS * PEER_ENTRIES:,} posts Chorus fetched (default theme)"
 
 # The planet page both plugins render (an HTML page: the peers' environment has no Markdown).
 PLANET_TEMPLATE = """<html><head><title>Planet</title></head><body>
