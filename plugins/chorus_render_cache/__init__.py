@@ -174,7 +174,9 @@ def _static_links(content: Content, html: str) -> list[list[str]]:
                 break
         if found is None:
             raise Unstable(f"{content.source_path} links to a file that is not there")
-        linked.append([key, found.url])
+        # Not ``.url``: that marks a static file as referenced, which an {attach} then
+        # may not move; Pelican's own rendering of the page decides that, as without us.
+        linked.append([key, found.get_url_setting("url")])
     return linked
 
 
