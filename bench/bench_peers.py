@@ -38,6 +38,7 @@ from synthetic import feed_document, handle_of, synthetic_entry
 PEER_FEEDS = 50
 PEER_ENTRIES = 20
 PEER_RUNS = 3  # interleaved; the median counts
+PEER_POSTS = PEER_FEEDS * PEER_ENTRIES
 PEERS_VENV = REPO / "bench" / ".venv-peers"
 # The versions the issue measured; pinned so that runs compare.
 PEER_PACKAGES = {
@@ -46,7 +47,7 @@ PEER_PACKAGES = {
 }
 TARGET_COLD = 1.0  # Chorus into an empty repository / aio-planet
 TARGET_ONE_NEW = 0.5  # Chorus after one new post / aio-planet
-FLOOR = f"plain Pelican, the {PEER_FEEDS * PEER_ENTRIES:,} posts Chorus fetched (default theme)"
+FLOOR = f"plain Pelican, the {PEER_POSTS:,} posts Chorus fetched (default theme)"
 
 # The planet page both plugins render (an HTML page: the peers' environment has no Markdown).
 PLANET_TEMPLATE = """<html><head><title>Planet</title></head><body>
@@ -161,10 +162,10 @@ def bench_peers(work: Path, results: Results) -> None:
             cold = fetch_and_build(settings, "empty repository")
             timed("Chorus, empty repository: fetch + build", *cold)
             images = server.stats(reset=True)["images"]
-            if images != PEER_FEEDS * PEER_ENTRIES:
+            if images != PEER_POSTS:
                 results.errors.append(
                     f"peers: the first fetch asked for {images} images, not "
-                    f"{PEER_FEEDS * PEER_ENTRIES} (one per post)"
+                    f"{PEER_POSTS} (one per post)"
                 )
             floor = base / f"plain-posts-{attempt}"
             peer_site(floor, None, {})

@@ -42,7 +42,7 @@ def serve_feeds(
 
     documents: dict[str, tuple[bytes, str]] = {}
     etags: dict[str, str] = {}
-    origin = ORIGIN.encode()  # until the server knows its port
+    origin = ORIGIN  # until the server knows its port
 
     def load() -> None:
         """The feeds and their ETags, (again) from the files: /control?reload=1 after a feed
@@ -50,14 +50,14 @@ def serve_feeds(
         if isinstance(feeds, int):
             documents.update(
                 {
-                    f"/feeds/{handle_of(i)}.xml": feed_document(i, images_at=origin.decode())
+                    f"/feeds/{handle_of(i)}.xml": feed_document(i, images_at=origin)
                     for i in range(1, feeds + 1)
                 }
             )
         else:
             documents.update(
                 {
-                    path: (Path(file).read_bytes().replace(ORIGIN.encode(), origin), kind)
+                    path: (Path(file).read_bytes().replace(ORIGIN.encode(), origin.encode()), kind)
                     for path, (file, kind) in feeds.items()
                 }
             )
@@ -154,7 +154,7 @@ def serve_feeds(
         await site.start()
         nonlocal origin
         port = runner.addresses[0][1]
-        origin = f"http://127.0.0.1:{port}".encode()
+        origin = f"http://127.0.0.1:{port}"
         load()
         ready.put(port)
         await asyncio.Event().wait()  # until the parent terminates this process
