@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from lxml import etree
 
 from chorus.common.config import ConfigError
-from chorus.site.search import plan_indexes
+from chorus.site.search import SiteIndexer, plan_indexes
 from chorus.site.sitemap import MAX_URLS, SITEMAP_NAMESPACE, SitemapEntry, sitemap_files
 
 SITE_URL = "https://loom.example"
@@ -142,6 +143,45 @@ def test_posts_are_split_into_indexes_from_the_oldest():
     ]
     assert plan_indexes([], ["about/index.html"], 2) == [["about/index.html"]]
     assert plan_indexes([], [], 2) == []
+
+
+def write_searchable_page(output: Path, path: str, words: str) -> None:
+    page = output / path
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(
+        f"<!doctype html><html lang='en'><head><title>{words}</title></head>"
+        f"<body><main data-pagefind-body><h1>{words}</h1><p>{words}</p></main></body></html>",
+        encoding="utf-8",
+    )
+
+
+def test_an_index_is_made_once_its_last_page_is_written_while_the_build_goes_on(tmp_path):
+    output, seals = tmp_path / "output", tmp_path / "cache" / "seals.json"
+    plan = [["old/1.html", "old/2.html"], ["new/1.html", "about.html"]]
+    words = {"old/1.html": "oldest", "old/2.html": "older", "new/1.html": "newest"}
+    words["about.html"] = "about"
+    for path, word in words.items():
+        write_searchable_page(output, path, word)
+    indexer = SiteIndexer(output, "pagefind", seals, plan)
+    indexer.written("old/1.html")
+    indexer.written("old/2.html")
+    indexer.written("new/1.html")  # about.html is never written: it is made at the end anyway
+    first = output / "pagefind" / "0" / "pagefind-entry.json"
+    deadline = time.monotonic() + 60
+    while not first.is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The first index is made before the build says it is done, from its pages alone.
+    assert first.is_file() and not (output / "pagefind" / "1").exists()
+    assert indexer.finish() == [0, 1]
+    found = {url: page["content"] for url, page in indexed(output).items()}
+    assert set(found) == {"/old/1.html", "/old/2.html", "/new/1.html", "/about.html"}
+    assert "newest" in found["/new/1.html"] and "oldest" in found["/old/1.html"]
+
+    # The next build: nothing changed, so nothing is made again, written or not.
+    again = SiteIndexer(output, "pagefind", seals, plan)
+    again.written("old/1.html")
+    assert again.finish() == []
+    assert set(indexed(output)) == set(found)
 
 
 def search_indexes(site) -> list[Path]:

@@ -1,15 +1,17 @@
-"""Pelican plugin: once the site is written, Pagefind indexes its pages for the theme's search page
+"""Pelican plugin: Pagefind indexes the pages a build writes, for the theme's search page
 (``CHORUS_SEARCH_BUNDLE``, the folder of the indexes in the output; ``chorus.site.search``).
 
 Only published posts and pages are searched (their templates mark ``data-pagefind-body``), so
 Pagefind reads those and nothing else, in indexes of ``CHORUS_SEARCH_POSTS_PER_INDEX`` posts
-from the oldest. Sets ``chorus_search_indexes`` (how many there are) in the context, for the
-search page.
+from the oldest. Each index is made as soon as its last page is written, while Pelican writes
+the rest of the site (Pelican keeps one CPU busy, Pagefind the others). Sets
+``chorus_search_indexes`` (how many there are) in the context, for the search page.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +19,22 @@ from pelican import signals
 from pelican.contents import Article
 
 from chorus.common.config import apply_defaults
-from chorus.site.search import SearchIndexError, index_site, plan_indexes
+from chorus.site.search import SearchIndexError, SiteIndexer, plan_indexes
 
 log = logging.getLogger(__name__)
 SEALS = "chorus/pagefind-indexes.json"  # under CACHE_PATH
-# The pages of each index, by output folder: planned once every generator has read its content,
-# indexed once the site is written.
-_planned: dict[str, list[list[str]]] = {}
+# This build's indexes, from when every generator has read its content until the site is written
+# (builds of one process, ``chorus serve``'s, come one after the other).
+_indexer: SiteIndexer | None = None
+_output_dir = ""
 
 
 def plan_search(generators: list[Any]) -> None:
     """The published posts and pages (and their translations), split into indexes."""
+    global _indexer, _output_dir
+    if _indexer is not None:  # the last build stopped half-way
+        _indexer.abandon()
+        _indexer = None
     if not generators:
         return
     settings = generators[0].settings
@@ -43,23 +50,39 @@ def plan_search(generators: list[Any]) -> None:
                 else:
                     pages.append(save_as)
     indexes = plan_indexes(posts, pages, settings["CHORUS_SEARCH_POSTS_PER_INDEX"])
-    _planned[generators[0].output_path] = indexes
     generators[0].context["chorus_search_indexes"] = len(indexes)  # shared by every generator
-
-
-def index_output(pelican_object: Any) -> None:
-    """After every page is written (``finalized``): the search indexes of the output."""
-    bundle = pelican_object.settings["CHORUS_SEARCH_BUNDLE"]
-    indexes = _planned.pop(pelican_object.output_path, None)
-    if not bundle or indexes is None:
+    bundle = settings["CHORUS_SEARCH_BUNDLE"]
+    if not bundle:
         return
-    seals = Path(pelican_object.settings["CACHE_PATH"], SEALS)
+    output = Path(generators[0].output_path)
     try:
-        made = index_site(Path(pelican_object.output_path), bundle, seals, indexes)
+        _indexer = SiteIndexer(output, bundle, Path(settings["CACHE_PATH"], SEALS), indexes)
     except SearchIndexError as error:
         # The site itself is built; the search page says its index could not be loaded.
         log.error("search: %s", error)
         return
+    _output_dir = os.path.abspath(output)
+
+
+def note_written(path: str, **kwargs: Any) -> None:
+    """A page is written (Pelican's content_written): its index may be complete."""
+    if _indexer is not None:
+        _indexer.written(os.path.relpath(path, _output_dir))
+
+
+def index_output(pelican_object: Any) -> None:
+    """After every page is written (``finalized``): the indexes not made yet, and the wait."""
+    global _indexer
+    indexer, _indexer = _indexer, None
+    if indexer is None:
+        return
+    bundle = pelican_object.settings["CHORUS_SEARCH_BUNDLE"]
+    try:
+        made = indexer.finish()
+    except SearchIndexError as error:
+        log.error("search: %s", error)
+        return
+    indexes = indexer.indexes
     if not made:
         log.info("search: no page changed; Pagefind's %d indexes in %s/ kept", len(indexes), bundle)
         return
@@ -80,4 +103,5 @@ def check_settings(pelican_object: Any) -> None:
 def register() -> None:
     signals.initialized.connect(check_settings)
     signals.all_generators_finalized.connect(plan_search)
+    signals.content_written.connect(note_written)
     signals.finalized.connect(index_output)

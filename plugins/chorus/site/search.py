@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -64,44 +64,79 @@ def plan_indexes(
     return indexes
 
 
-def index_site(output_dir: Path, bundle: str, seals: Path, indexes: list[list[str]]) -> list[int]:
-    """Index each of ``indexes`` (paths under ``output_dir``) into ``output_dir/bundle/<n>``,
-    unless none of its pages changed since that index was made; the numbers of those made.
+class SiteIndexer:
+    """The search indexes of one build: each of ``indexes`` (paths under ``output_dir``) made
+    into ``output_dir/bundle/<n>`` as soon as its last page is written (``written``), while the
+    build writes the others, unless none of its pages changed since that index was made.
 
     ``seals`` (in the build's cache, never the output: it holds times of writing) keeps the
-    fingerprint of the pages each index was made from."""
-    target = output_dir / bundle
-    executable = pagefind_executable()
-    previous = _read_seals(seals)
-    current: dict[str, str] = {}
-    made = []
-    for number, pages in enumerate(indexes):
-        folder = target / str(number)
-        fingerprint = _pages_fingerprint(output_dir, pages, executable)
-        current[str(number)] = fingerprint
+    fingerprint of the pages each index was made from. ``finish`` makes the indexes whose pages
+    were not all written, and waits for them all.
+    """
+
+    def __init__(self, output_dir: Path, bundle: str, seals: Path, indexes: list[list[str]]):
+        self.output_dir = output_dir
+        self.target = output_dir / bundle
+        self.seals = seals
+        self.indexes = indexes
+        self.executable = pagefind_executable()
+        self.previous = _read_seals(seals)
+        self.current: dict[str, str] = {}
+        self.made: list[int] = []
+        self.index_of = {page: number for number, pages in enumerate(indexes) for page in pages}
+        self.unwritten = [len(pages) for pages in indexes]
+        # Side by side: one Pagefind keeps about 1.5 CPUs busy, and a first build makes them all.
+        self.pool = ThreadPoolExecutor(min(os.cpu_count() or 1, len(indexes)) or 1)
+        self.runs: list[Future[None]] = []
+
+    def written(self, page: str) -> None:
+        """Page ``page`` (its path under the output) is written, for the last time this build."""
+        number = self.index_of.pop(page, None)
+        if number is None:
+            return
+        self.unwritten[number] -= 1
+        if not self.unwritten[number]:
+            self._start(number)
+
+    def finish(self) -> list[int]:
+        """Once the build has written everything: the numbers of the indexes made again."""
+        try:
+            for number in range(len(self.indexes)):
+                if str(number) not in self.current:  # a page of it was not written
+                    self._start(number)
+            for run in self.runs:
+                run.result()  # the first failure stops the build, as one run alone would
+        finally:
+            self.pool.shutdown()
+        # Indexes past the last (the site had more posts) go; so does anything else there.
+        if self.target.is_dir():
+            for entry in self.target.iterdir():
+                if entry.name in self.current:
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        self.seals.parent.mkdir(parents=True, exist_ok=True)
+        self.seals.write_text(json.dumps(self.current, indent=0), encoding="utf-8")
+        return sorted(self.made)
+
+    def abandon(self) -> None:
+        """The build stopped before ``finish``: wait for the runs started, record nothing."""
+        self.pool.shutdown(cancel_futures=True)
+
+    def _start(self, number: int) -> None:
+        pages = self.indexes[number]
+        folder = self.target / str(number)
+        fingerprint = _pages_fingerprint(self.output_dir, pages, self.executable)
+        self.current[str(number)] = fingerprint
         kept = (folder / "pagefind-entry.json").is_file()
-        if previous.get(str(number)) != fingerprint or not kept:
-            made.append(number)
-    # Side by side: one Pagefind keeps about 1.5 CPUs busy, and a first build makes them all.
-    with ThreadPoolExecutor(min(os.cpu_count() or 1, len(made)) or 1) as pool:
-        runs = [
-            pool.submit(_run_pagefind, executable, output_dir, target / str(n), indexes[n])
-            for n in made
-        ]
-        for run in runs:
-            run.result()  # the first failure stops the build, as one run alone would
-    # Indexes past the last (the site had more posts) go; so does anything else in the folder.
-    if target.is_dir():
-        for entry in target.iterdir():
-            if entry.name in current:
-                continue
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    seals.parent.mkdir(parents=True, exist_ok=True)
-    seals.write_text(json.dumps(current, indent=0), encoding="utf-8")
-    return made
+        if self.previous.get(str(number)) == fingerprint and kept:
+            return
+        self.made.append(number)
+        self.runs.append(
+            self.pool.submit(_run_pagefind, self.executable, self.output_dir, folder, pages)
+        )
 
 
 def _run_pagefind(executable: Path, site: Path, folder: Path, pages: list[str]) -> None:
