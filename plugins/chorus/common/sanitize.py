@@ -171,14 +171,19 @@ def _tidy(cleaned: str) -> str:
     """Remove what is meaningless once stripped: images without a source, links without a
     target (their text stays), a stray '">' of broken markup, blocks left empty. Text in
     <pre> is left as it is: code may well say '">'."""
-    parts = _PRE.split(cleaned)
+    # Each pass only where what it removes can be: most posts have none of it.
+    parts = _PRE.split(cleaned) if "<pre" in cleaned else [cleaned]
     for index in range(0, len(parts), 2):  # odd indexes are the <pre> blocks
-        part = _IMAGE.sub(lambda m: m[0] if ' src="' in m[1] else "", parts[index])
-        part = _LINK.sub(lambda m: m[0] if ' href="' in m[1] else m[2], part)
-        part = _STRAY_TAG_END.sub(r"\1", part)
-        emptied = None
-        while emptied != part:  # a block may hold only blocks that were emptied
-            emptied, part = part, _EMPTY_BLOCK.sub("", part)
+        part = parts[index]
+        if "<img" in part:
+            part = _IMAGE.sub(lambda m: m[0] if ' src="' in m[1] else "", part)
+        if "<a" in part:
+            part = _LINK.sub(lambda m: m[0] if ' href="' in m[1] else m[2], part)
+        if "&gt;" in part:
+            part = _STRAY_TAG_END.sub(r"\1", part)
+        emptied = 1
+        while emptied:  # a block may hold only blocks that were emptied
+            part, emptied = _EMPTY_BLOCK.subn("", part)
         parts[index] = _BLANK_LINES.sub("\n\n", part)
     return "".join(parts)
 

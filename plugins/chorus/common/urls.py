@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -14,12 +15,20 @@ LOCAL_SCHEME = "local:"
 _STRIPPED_BY_BROWSERS = re.compile(r"[\t\n\r]")
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The same links are read again and again in one run (a post's link is looked up by each step
+# of curating it, a feed's base for each of its entries): each is worked out once.
+_RECENT_URLS = 4096
 
 
 def web_url(url: str, base: str | None = None) -> str | None:
     """Return ``url`` made absolute against ``base`` if it is a usable http(s) URL, else None."""
-    if not isinstance(url, str):
+    if not isinstance(url, str):  # a feed's JSON may give anything
         return None
+    return _web_url(url, base)
+
+
+@lru_cache(maxsize=_RECENT_URLS)
+def _web_url(url: str, base: str | None) -> str | None:
     url = _STRIPPED_BY_BROWSERS.sub("", url).strip(_C0_AND_SPACE)
     if not url or _CONTROL.search(url):
         return None
@@ -52,6 +61,7 @@ def normalise_link(url: str) -> str:
     return urlunsplit(("https", host, path, query, ""))
 
 
+@lru_cache(maxsize=_RECENT_URLS)
 def link_key(url: str) -> str:
     """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
     that publish a day's posts on one page give each its #anchor)."""
