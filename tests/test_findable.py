@@ -163,9 +163,11 @@ def test_an_index_is_made_once_its_last_page_is_written_while_the_build_goes_on(
     for path, word in words.items():
         write_searchable_page(output, path, word)
     indexer = SiteIndexer(output, "pagefind", seals, plan)
-    indexer.written("old/1.html")
-    indexer.written("old/2.html")
-    indexer.written("new/1.html")  # about.html is never written: it is made at the end anyway
+    indexer.written(str(output / "old/1.html"))
+    indexer.written(f"{output}/old/./2.html")
+    indexer.written("elsewhere/new/1.html")  # not a page of the output
+    # about.html is never written: its index is made at the end all the same.
+    indexer.written(str(output / "new/1.html"))
     first = output / "pagefind" / "0" / "pagefind-entry.json"
     deadline = time.monotonic() + 60
     while not first.is_file() and time.monotonic() < deadline:
@@ -179,7 +181,7 @@ def test_an_index_is_made_once_its_last_page_is_written_while_the_build_goes_on(
 
     # The next build: nothing changed, so nothing is made again, written or not.
     again = SiteIndexer(output, "pagefind", seals, plan)
-    again.written("old/1.html")
+    again.written(str(output / "old/1.html"))
     assert again.finish() == []
     assert set(indexed(output)) == set(found)
 

@@ -32,6 +32,7 @@ from pelican.urlwrappers import URLWrapper
 
 from chorus import __version__
 from chorus.common.config import apply_defaults
+from chorus.common.files import paths_under
 from chorus.site.render_cache import (
     FRAGMENT_FUNCTION,
     MANIFEST_NAME,
@@ -303,11 +304,12 @@ def remove_stale(pelican_object: Any) -> None:
     that a rebuild leaves the tree a clean build does."""
     settings = pelican_object.settings
     output = Path(settings["OUTPUT_PATH"])
-    written = [os.path.relpath(path, output) for path in _written]
+    under_output = paths_under(output)
+    written = [name for name in map(under_output, _written) if name is not None]
     removed = remove_stale_outputs(
         Path(settings["CACHE_PATH"]) / OUTPUT_RECORD,
         output,
-        [name for name in written if not name.startswith(os.pardir)],
+        written,
         settings.get("OUTPUT_RETENTION") or (),
     )
     for name in removed:

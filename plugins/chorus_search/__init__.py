@@ -11,7 +11,6 @@ the rest of the site (Pelican keeps one CPU busy, Pagefind the others). Sets
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,11 @@ SEALS = "chorus/pagefind-indexes.json"  # under CACHE_PATH
 # This build's indexes, from when every generator has read its content until the site is written
 # (builds of one process, ``chorus serve``'s, come one after the other).
 _indexer: SiteIndexer | None = None
-_output_dir = ""
 
 
 def plan_search(generators: list[Any]) -> None:
     """The published posts and pages (and their translations), split into indexes."""
-    global _indexer, _output_dir
+    global _indexer
     if _indexer is not None:  # the last build stopped half-way
         _indexer.abandon()
         _indexer = None
@@ -61,13 +59,12 @@ def plan_search(generators: list[Any]) -> None:
         # The site itself is built; the search page says its index could not be loaded.
         log.error("search: %s", error)
         return
-    _output_dir = os.path.abspath(output)
 
 
 def note_written(path: str, **kwargs: Any) -> None:
     """A page is written (Pelican's content_written): its index may be complete."""
     if _indexer is not None:
-        _indexer.written(os.path.relpath(path, _output_dir))
+        _indexer.written(path)
 
 
 def index_output(pelican_object: Any) -> None:

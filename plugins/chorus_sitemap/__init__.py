@@ -11,7 +11,6 @@ whose ``<head>`` says noindex is left out. The XML itself is ``chorus.site.sitem
 from __future__ import annotations
 
 import logging
-import os
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from pelican import signals
 
 from chorus.common.config import apply_defaults
+from chorus.common.files import paths_under
 from chorus.common.urls import web_url
 from chorus.site.sitemap import (
     HEAD_BYTES,
@@ -51,10 +51,12 @@ def write_files(pelican_object: Any) -> None:
     sitemap_url = None
     if sitemap_name and site_url:
         entries = []
+        under_output = paths_under(output)
         for path, lastmod in pages.items():
-            relative = Path(os.path.relpath(path, output)).as_posix()
-            if relative.startswith("../") or relative == "404.html":
+            relative = under_output(path)
+            if relative is None or relative == "404.html":
                 continue
+            relative = Path(relative).as_posix()
             if _is_noindex(Path(path)):
                 continue
             entries.append(SitemapEntry(page_path(relative), lastmod))

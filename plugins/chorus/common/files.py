@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -28,6 +29,20 @@ def write_atomic(path: Path, text: str, *, durable: bool = False) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def paths_under(root: str | os.PathLike[str]) -> Callable[[str], str | None]:
+    """A function that gives a path's place under ``root`` (as ``os.path.relpath`` does), or
+    None for a path outside it. A build asks this of tens of thousands of files it wrote, and
+    relpath reads the working directory twice for each; this reads it once."""
+    cwd = os.getcwd()
+    prefix = os.path.join(os.path.normpath(os.path.join(cwd, root)), "")
+
+    def under(path: str) -> str | None:
+        full = os.path.normpath(os.path.join(cwd, path))
+        return full[len(prefix) :] if full.startswith(prefix) else None
+
+    return under
 
 
 def flush_all() -> None:

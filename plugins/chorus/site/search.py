@@ -27,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from chorus.common.files import paths_under
+
 # What Pagefind's globs (wax) read as more than a name, escaped in the paths it is given.
 _GLOB_SYNTAX = re.compile(r"([][{}*?,<>:!\\$#()])")
 
@@ -84,14 +86,16 @@ class SiteIndexer:
         self.current: dict[str, str] = {}
         self.made: list[int] = []
         self.index_of = {page: number for number, pages in enumerate(indexes) for page in pages}
+        self.under_output = paths_under(output_dir)
         self.unwritten = [len(pages) for pages in indexes]
         # Side by side: one Pagefind keeps about 1.5 CPUs busy, and a first build makes them all.
         self.pool = ThreadPoolExecutor(min(os.cpu_count() or 1, len(indexes)) or 1)
         self.runs: list[Future[None]] = []
 
-    def written(self, page: str) -> None:
-        """Page ``page`` (its path under the output) is written, for the last time this build."""
-        number = self.index_of.pop(page, None)
+    def written(self, path: str) -> None:
+        """A file the build wrote (``path`` as it names it), for the last time this build."""
+        page = self.under_output(path)
+        number = self.index_of.pop(page, None) if page is not None else None
         if number is None:
             return
         self.unwritten[number] -= 1
