@@ -16,18 +16,22 @@ _STRIPPED_BY_BROWSERS = re.compile(r"[\t\n\r]")
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The same links are read again and again in one run (a post's link is looked up by each step
-# of curating it, a feed's base for each of its entries): each is worked out once.
-_RECENT_URLS = 4096
+# of curating it, a feed's base for each of its entries): each is worked out once, the last
+# _RECENT_URLS of them remembered, and only links of ordinary length, so that a feed's
+# megabyte-long ones cannot fill the memory.
+_RECENT_URLS = 1024
+_CACHED_LENGTH = 2048
 
 
 def web_url(url: str, base: str | None = None) -> str | None:
     """Return ``url`` made absolute against ``base`` if it is a usable http(s) URL, else None."""
     if not isinstance(url, str):  # a feed's JSON may give anything
         return None
-    return _web_url(url, base)
+    if len(url) + len(base or "") > _CACHED_LENGTH:
+        return _web_url(url, base)
+    return _recent_web_url(url, base)
 
 
-@lru_cache(maxsize=_RECENT_URLS)
 def _web_url(url: str, base: str | None) -> str | None:
     url = _STRIPPED_BY_BROWSERS.sub("", url).strip(_C0_AND_SPACE)
     if not url or _CONTROL.search(url):
@@ -46,6 +50,9 @@ def _web_url(url: str, base: str | None) -> str | None:
     return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
 
+_recent_web_url = lru_cache(maxsize=_RECENT_URLS)(_web_url)
+
+
 def normalise_link(url: str) -> str:
     """A comparison key for "the same post": case-folded host, no fragment, no tracking query."""
     parts = urlsplit(url)
@@ -61,12 +68,18 @@ def normalise_link(url: str) -> str:
     return urlunsplit(("https", host, path, query, ""))
 
 
-@lru_cache(maxsize=_RECENT_URLS)
 def link_key(url: str) -> str:
     """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
     that publish a day's posts on one page give each its #anchor)."""
+    return _recent_link_key(url) if len(url) <= _CACHED_LENGTH else _link_key(url)
+
+
+def _link_key(url: str) -> str:
     fragment = url.partition("#")[2]
     return normalise_link(url) + (f"#{fragment}" if fragment else "")
+
+
+_recent_link_key = lru_cache(maxsize=_RECENT_URLS)(_link_key)
 
 
 def local_feed_path(url: str, local_dir: Path | None) -> Path:
