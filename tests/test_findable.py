@@ -6,15 +6,22 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from lxml import etree
+from pelican.utils import SafeDatetime
 
 from chorus.common.config import ConfigError
 from chorus.site.search import SiteIndexer, plan_indexes
-from chorus.site.sitemap import MAX_URLS, SITEMAP_NAMESPACE, SitemapEntry, sitemap_files
+from chorus.site.sitemap import (
+    MAX_URLS,
+    SITEMAP_NAMESPACE,
+    SitemapEntry,
+    sitemap_files,
+    w3c_datetime,
+)
 
 SITE_URL = "https://loom.example"
 NS = {"s": SITEMAP_NAMESPACE}
@@ -110,6 +117,14 @@ def test_a_sitemap_of_more_than_50000_pages_is_split_under_an_index():
         f"{SITE_URL}/sitemap-2.xml",
     ]
     assert len(etree.fromstring(files["sitemap-1.xml"])) == MAX_URLS
+
+
+def test_a_sitemap_gives_every_date_in_utc_as_pelicans_dates_are_and_naive_ones_as_utc():
+    # Pelican's own dates (SafeDatetime), in a member's time zone, as its readers give them.
+    eastern = SafeDatetime(2026, 11, 2, 1, 30, 5, tzinfo=timezone(timedelta(hours=-5)))
+    assert w3c_datetime(eastern) == "2026-11-02T06:30:05Z"
+    assert w3c_datetime(SafeDatetime(2026, 11, 2, 23, 59, 59)) == "2026-11-02T23:59:59Z"
+    assert w3c_datetime(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00Z"
 
 
 def test_search_indexes_the_words_of_a_post_body(findable):

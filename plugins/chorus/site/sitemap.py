@@ -44,7 +44,9 @@ def w3c_datetime(moment: datetime) -> str:
     """A W3C datetime in UTC, as sitemaps want it (naive times are taken as UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # datetime's own strftime: Pelican's dates (SafeDatetime) format through a slow wrapper of
+    # theirs, and a sitemap formats one for every page of the site.
+    return datetime.strftime(moment.astimezone(UTC), "%Y-%m-%dT%H:%M:%SZ")
 
 
 def sitemap_files(site_url: str, entries: Iterable[SitemapEntry], name: str) -> dict[str, bytes]:
