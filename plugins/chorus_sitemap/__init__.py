@@ -57,7 +57,7 @@ def write_files(pelican_object: Any) -> None:
             if relative is None or relative == "404.html":
                 continue
             relative = Path(relative).as_posix()
-            if _is_noindex(Path(path)):
+            if _is_noindex(path):
                 continue
             entries.append(SitemapEntry(page_path(relative), lastmod))
         for name, data in sitemap_files(site_url, entries, sitemap_name).items():
@@ -72,9 +72,9 @@ def write_files(pelican_object: Any) -> None:
         (output / settings["CHORUS_ROBOTS_TXT"]).write_text(robots_txt(sitemap_url), "utf-8")
 
 
-def _is_noindex(page: Path) -> bool:
+def _is_noindex(page: str) -> bool:
     try:
-        with page.open("rb") as handle:
+        with open(page, "rb") as handle:
             return asks_not_to_be_indexed(handle.read(HEAD_BYTES))
     except OSError:
         return True  # gone since it was written: nothing to list

@@ -307,6 +307,9 @@ class PageCache:
         self.manifest = manifest
         self.build = build
         self.output_dir = output_dir
+        # As text: a path object made for each of a large site's pages, three times a build,
+        # costs more than the stat it is for.
+        self._output = str(output_dir)
         self.fingerprints = fingerprinter
         # Values the build's fingerprint already covers (the settings): a page that is given
         # one of them unchanged need not digest it again.
@@ -337,7 +340,8 @@ class PageCache:
         fingerprint = self.fingerprint(template, context) if isinstance(name, str) else None
         if fingerprint is not None and self._kept(name, fingerprint):
             try:
-                html = (self.output_dir / name).read_text(encoding="utf-8")
+                with open(os.path.join(self._output, name), encoding="utf-8") as page:
+                    html = page.read()
             except (OSError, UnicodeDecodeError):
                 del self.current[name]
             else:
@@ -474,7 +478,7 @@ class PageCache:
         if recorded is None or recorded[0] != fingerprint:
             return False
         try:
-            stat = (self.output_dir / name).stat()
+            stat = os.stat(os.path.join(self._output, name))
         except OSError:
             return False
         if [stat.st_size, stat.st_mtime_ns] != recorded[1:]:
@@ -506,7 +510,7 @@ class PageCache:
         for name, record in list(self.current.items()):
             # Kept pages too: a writer other than Chorus's may have written them again.
             try:
-                stat = (self.output_dir / name).stat()
+                stat = os.stat(os.path.join(self._output, name))
             except OSError:
                 del self.current[name]
                 continue
