@@ -11,6 +11,7 @@ whose ``<head>`` says noindex is left out. The XML itself is ``chorus.site.sitem
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def write_files(pelican_object: Any) -> None:
             relative = under_output(path)
             if relative is None or relative == "404.html":
                 continue
-            relative = Path(relative).as_posix()
+            relative = relative.replace(os.sep, "/")
             if _is_noindex(path):
                 continue
             entries.append(SitemapEntry(page_path(relative), lastmod))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -21,17 +23,31 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # megabyte-long ones cannot fill the memory.
 _RECENT_URLS = 1024
 _CACHED_LENGTH = 2048
+_Result = TypeVar("_Result")
+
+
+def _remembered(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """``function`` of strings (or None), with the results of its recent calls on strings of
+    ordinary length remembered."""
+    cached = lru_cache(maxsize=_RECENT_URLS)(function)
+
+    @wraps(function)
+    def call(*texts: str | None) -> _Result:
+        if sum(len(text or "") for text in texts) > _CACHED_LENGTH:
+            return function(*texts)
+        return cached(*texts)
+
+    return call
 
 
 def web_url(url: str, base: str | None = None) -> str | None:
     """Return ``url`` made absolute against ``base`` if it is a usable http(s) URL, else None."""
     if not isinstance(url, str):  # a feed's JSON may give anything
         return None
-    if len(url) + len(base or "") > _CACHED_LENGTH:
-        return _web_url(url, base)
-    return _recent_web_url(url, base)
+    return _web_url(url, base)
 
 
+@_remembered
 def _web_url(url: str, base: str | None) -> str | None:
     url = _STRIPPED_BY_BROWSERS.sub("", url).strip(_C0_AND_SPACE)
     if not url or _CONTROL.search(url):
@@ -50,9 +66,6 @@ def _web_url(url: str, base: str | None) -> str | None:
     return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
 
-_recent_web_url = lru_cache(maxsize=_RECENT_URLS)(_web_url)
-
-
 def normalise_link(url: str) -> str:
     """A comparison key for "the same post": case-folded host, no fragment, no tracking query."""
     parts = urlsplit(url)
@@ -68,18 +81,12 @@ def normalise_link(url: str) -> str:
     return urlunsplit(("https", host, path, query, ""))
 
 
+@_remembered
 def link_key(url: str) -> str:
     """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
     that publish a day's posts on one page give each its #anchor)."""
-    return _recent_link_key(url) if len(url) <= _CACHED_LENGTH else _link_key(url)
-
-
-def _link_key(url: str) -> str:
     fragment = url.partition("#")[2]
     return normalise_link(url) + (f"#{fragment}" if fragment else "")
-
-
-_recent_link_key = lru_cache(maxsize=_RECENT_URLS)(_link_key)
 
 
 def local_feed_path(url: str, local_dir: Path | None) -> Path:
