@@ -144,8 +144,10 @@ def test_a_site_that_cannot_be_reached_costs_one_attempt_not_one_per_image(site,
         probe.bind(("127.0.0.1", 0))
         gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
     lost = [f"{gone}/img/{n}.png" for n in range(3)]
-    here = [feed_server.add(f"/img/{n}.png", picture(color=color)) for n, color in
-            enumerate(("blue", "green"))]  # fmt: skip
+    here = [
+        feed_server.add(f"/img/{n}.png", picture(color=color))
+        for n, color in enumerate(("blue", "green"))
+    ]
     body = "".join(f'&lt;img src="{url}" alt="{n}"&gt;' for n, url in enumerate(lost + here))
     feed = feed_server.add(
         "/feed.xml",
