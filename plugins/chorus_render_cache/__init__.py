@@ -16,8 +16,6 @@ import hashlib
 import logging
 import os
 import re
-import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -30,7 +28,6 @@ from pelican.contents import Content
 from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 
-from chorus import __version__
 from chorus.common.config import apply_defaults
 from chorus.common.files import paths_under
 from chorus.site.render_cache import (
@@ -40,8 +37,7 @@ from chorus.site.render_cache import (
     Fingerprinter,
     PageCache,
     Unstable,
-    files_fingerprint,
-    modules_fingerprint,
+    build_fingerprint,
     remove_stale_outputs,
 )
 
@@ -245,23 +241,10 @@ def _page_cache(settings: dict[str, Any]) -> PageCache | None:
     """This build's render cache; None when it is off."""
     if not settings["CHORUS_RENDER_CACHE"]:
         return None
-    code = _code_directories(settings)
     try:
-        # The settings file and what it imports (helpers of JINJA_FILTERS, say).
-        imported = modules_fingerprint(sys.modules, code)
+        build = build_fingerprint(settings, describe)
     except Unstable as reason:
-        log.warning("render cache off for this build: %s", reason)
-        return None
-    try:
-        build = Fingerprinter(describe).digest(
-            {
-                "versions": [_version("pelican"), _version("jinja2"), __version__],
-                "settings": {k: v for k, v in settings.items() if k != "PLUGINS"},
-                "code": [files_fingerprint(code), imported],
-            }
-        )
-    except Unstable as reason:
-        log.info("render cache off for this build: a setting cannot be fingerprinted (%s)", reason)
+        log.info("render cache off for this build: %s", reason)
         return None
     return PageCache(
         Path(settings["CACHE_PATH"]) / MANIFEST_NAME,
@@ -338,24 +321,6 @@ def save(pelican_object: Any) -> None:
         _cache.fragments_kept,
     )
     _cache = None
-
-
-def _code_directories(settings: dict[str, Any]) -> list[Path]:
-    """The theme and every loaded plugin's package: code that shapes pages beyond their data."""
-    directories = [Path(settings["THEME"])]
-    for name in settings.get("PLUGINS") or ():
-        module = sys.modules.get(name if isinstance(name, str) else getattr(name, "__name__", ""))
-        if module is not None and getattr(module, "__file__", None):
-            directories.append(Path(module.__file__).parent)
-    directories.append(Path(__file__).parent.parent / "chorus")
-    return directories
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "?"
 
 
 def check_settings(pelican_object: Any) -> None:

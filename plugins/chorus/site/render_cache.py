@@ -37,10 +37,12 @@ import json
 import logging
 import os
 import re
+import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import Enum
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePath
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
@@ -48,6 +50,7 @@ from typing import Any
 from jinja2 import Environment, meta, nodes
 from jinja2.exceptions import TemplateError
 
+import chorus
 from chorus.common.files import Unchanged, write_atomic
 
 log = logging.getLogger(__name__)
@@ -286,6 +289,46 @@ def modules_fingerprint(modules: Mapping[str, Any], known: Iterable[Path]) -> st
         digest.update(f"{name}\0{len(content)}\0".encode())
         digest.update(content)
     return digest.hexdigest()
+
+
+# The libraries whose versions shape what a build makes of the same files, besides Chorus.
+SHAPING_PACKAGES = ("pelican", "jinja2", "markdown", "nh3", "lxml", "beautifulsoup4")
+
+
+def build_fingerprint(settings: Mapping[str, Any], describe: Describe = _no_description) -> str:
+    """What a build makes of its content follows from, beyond the content: the versions of
+    Chorus and of the libraries that shape pages, every setting, every file of the theme and of
+    the loaded plugins, and the settings file with what it imports.
+
+    Raises Unstable when one of them cannot be fingerprinted (a setting of an unknown kind, a
+    module whose source cannot be read).
+    """
+    code = code_directories(settings)
+    return Fingerprinter(describe).digest(
+        {
+            "versions": [*map(_version, SHAPING_PACKAGES), chorus.__version__],
+            "settings": {k: v for k, v in settings.items() if k != "PLUGINS"},
+            "code": [files_fingerprint(code), modules_fingerprint(sys.modules, code)],
+        }
+    )
+
+
+def code_directories(settings: Mapping[str, Any]) -> list[Path]:
+    """The theme, every loaded plugin's package and Chorus's own: code that shapes pages."""
+    directories = [Path(settings["THEME"])]
+    for name in settings.get("PLUGINS") or ():
+        module = sys.modules.get(name if isinstance(name, str) else getattr(name, "__name__", ""))
+        if module is not None and getattr(module, "__file__", None):
+            directories.append(Path(module.__file__).parent)
+    directories.append(Path(chorus.__file__).parent)
+    return directories
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
 
 
 MISSING = object()  # a variable the template reads but the page is not given
