@@ -228,7 +228,8 @@ def publish_shown_images(static_generator: Any) -> None:
     """Post images kept in the repository (CHORUS_IMAGES_DIR) reach the site only while a
     page it publishes shows them: the image of a post whose member narrowed their consent,
     left, or had it taken down stays in the repository (a wider consent may show it again),
-    not on the site."""
+    not on the site. A file a post links to that the repository does not hold is left out,
+    with a warning naming it."""
     context = static_generator.context
     settings = static_generator.settings
     folder = Config.from_settings(settings).images_dir
@@ -247,6 +248,11 @@ def publish_shown_images(static_generator: Any) -> None:
         path = static.get_relative_source_path().replace(os.sep, "/")
         if path.startswith(prefix) and path not in shown:
             context["static_content"].pop(path, None)
+            continue
+        if not os.path.exists(static.source_path):
+            # Pelican lists every file a post links to, there or not; copying one that is
+            # gone would stop the build (STATIC_CHECK_IF_MODIFIED reads its time).
+            log.warning("%s: a post links to it, but it is not in the repository", path)
             continue
         published.append(static)
     static_generator.staticfiles[:] = published  # the list the context holds, too
