@@ -16,9 +16,17 @@ PATH = "content"
 OUTPUT_PATH = "output"
 # Rebuildable state (render cache, post index, Pelican's content cache), next to this file.
 CACHE_PATH = "cache"
-# With CACHE_CONTENT on, Pelican's cache of read content stays on this disk: compressing it
-# costs more time (about 1 s per 10,000 posts, every build) than the disk space is worth.
+# Pelican keeps what it read of each post for the next build, which reads again only the
+# files whose contents changed (contents, not times: a fresh checkout gives every file a new
+# time) and, when Chorus, its plugins or these settings change, every file.
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CHECK_MODIFIED_METHOD = "sha256"
+# Not compressed: that would cost more time (about 1 s per 10,000 posts, every build) than the
+# disk space is worth.
 GZIP_CACHE = False
+# Images and other static files are copied only when newer than their copy in the output.
+STATIC_CHECK_IF_MODIFIED = True
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [

@@ -15,6 +15,10 @@ median counting:
   is all the scheduled workflow runs then (it skips the build when git has nothing new);
 - Chorus with one new post in one feed: fetch + build.
 
+Chorus runs with the settings a new site has: the render cache and Pelican's content cache
+are kept in the site's ``cache/`` between runs, and the output too. The empty repository starts
+with neither.
+
 The plugins are installed from the package index into a virtual environment of the benchmark's
 own, ``bench/.venv-peers`` (made on first use), never into the project's. When that fails (no
 index reachable), the peers are reported as missing and the Chorus rows are still measured.

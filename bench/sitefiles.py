@@ -15,8 +15,9 @@ from sites import write_site_settings  # shared with the tests, found via tests/
 
 
 def chorus_settings(root: Path, **overrides: Any) -> Path:
-    """The real pelicanconf.py, theme and plugins, pointed at ``root`` (as the tests do)."""
-    settings = {"CACHE_CONTENT": False, "CHORUS_LOCAL_FEEDS_DIR": None, **overrides}
+    """The real pelicanconf.py, theme and plugins, pointed at ``root`` (as the tests do), as a
+    new site has them (Pelican's content cache on)."""
+    settings = {"CHORUS_LOCAL_FEEDS_DIR": None, **overrides}
     return write_site_settings(root, **settings)
 
 

@@ -19,7 +19,7 @@ import pytest
 from pelican import Pelican
 from pelican.settings import read_settings
 
-from sites import write_site_settings
+from sites import forget_logged_messages, write_site_settings
 
 FEEDS = Path(__file__).resolve().parent / "feeds"
 
@@ -40,11 +40,7 @@ def _pelican_logs_each_message_again() -> None:
     """Pelican's log filter drops a message it has logged before in this process: a test
     that reads the build's log (the render cache's counts, say) would find nothing when an
     earlier test logged the same line. Each test starts with none seen."""
-    from pelican.log import LimitFilter
-
-    LimitFilter._ignore.clear()
-    LimitFilter._raised_messages.clear()
-    LimitFilter._group_count.clear()
+    forget_logged_messages()
 
 
 @dataclass
@@ -216,7 +212,7 @@ class Site:
     def write_settings(self, **overrides: Any) -> None:
         """Point the real pelicanconf.py at this site, with ``overrides`` on top."""
         self.overrides.update(overrides)
-        write_site_settings(self.root, CACHE_CONTENT=False, **self.overrides)
+        write_site_settings(self.root, **self.overrides)
 
     def member(
         self, stem: str, *, bio: str = "A member of the test community.", **fields: Any

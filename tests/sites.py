@@ -1,4 +1,5 @@
-"""Settings files for sites in temporary directories (used by the tests and by bench/run.py)."""
+"""Sites in temporary directories, for the tests and bench/run.py: their settings files, and
+Pelican's log filter."""
 
 from __future__ import annotations
 
@@ -24,3 +25,13 @@ def write_site_settings(root: Path, **overrides: Any) -> Path:
     path = root / "pelicanconf.py"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def forget_logged_messages() -> None:
+    """Make Pelican's log filter, which drops a message it has logged before in this process,
+    let every message through again."""
+    from pelican.log import LimitFilter
+
+    LimitFilter._ignore.clear()
+    LimitFilter._raised_messages.clear()
+    LimitFilter._group_count.clear()

@@ -40,11 +40,13 @@ from chorus.common.sanitize import (
 from chorus.common.urls import web_url
 from chorus.members.consent import effective_consent, kept_body
 from chorus.members.registry import Registry, load_registry
+from chorus.site.content_cache import open_content_cache, record_content_cache
 from chorus.site.credit import attachments
 from chorus.site.posts import ARTICLE_LISTS, every_post
 from chorus.site.slugs import usable_slug
 
 log = logging.getLogger(__name__)
+_content_fingerprint: str | None = None  # of the build under way (see check_settings)
 
 
 # The exact shape chorus.fetch.store writes. Files that still have it are read with one regular
@@ -259,11 +261,22 @@ def publish_shown_images(static_generator: Any) -> None:
 
 
 def check_settings(pelican_object: Any) -> None:
+    global _content_fingerprint
     apply_defaults(pelican_object.settings)
+    # What this plugin's reader makes of a post follows from its code and the settings:
+    # Pelican's cache of read posts holds only while they are unchanged (see content_cache).
+    _content_fingerprint = open_content_cache(pelican_object.settings)
+
+
+def record_read_posts(generators: list[Any]) -> None:
+    """Once every generator has read its files (and Pelican saved what it read)."""
+    if generators:
+        record_content_cache(generators[0].settings, _content_fingerprint)
 
 
 def register() -> None:
     signals.initialized.connect(check_settings)
+    signals.all_generators_finalized.connect(record_read_posts)
     signals.readers_init.connect(use_curated_reader)
     signals.article_generator_context.connect(give_terms_slugs)
     signals.page_generator_context.connect(give_terms_slugs)
