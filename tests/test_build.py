@@ -230,3 +230,28 @@ def test_the_demo_shows_a_real_community_not_debris(tmp_path):
     # Images of posts are served from the site itself.
     home = BeautifulSoup((root / "output" / "index.html").read_text(), "html.parser")
     assert all("://" not in img["src"] for img in home.find_all("img"))
+
+
+def test_an_attached_image_goes_next_to_its_post_and_leaves_with_it(site, caplog):
+    """Pelican's {attach}: nothing may fix a static file's place before the post that attaches
+    it is written (the render cache named every static file's output as the build began)."""
+    from PIL import Image
+
+    pictures = site.content / "articles" / "pics"
+    pictures.mkdir(parents=True)
+    Image.new("RGB", (40, 30), (90, 60, 160)).save(pictures / "loom.png")
+    article = site.content / "articles" / "attached.md"
+    article.write_text(
+        "Title: Attached\nDate: 2026-11-01\n\n![A loom]({attach}pics/loom.png)\n", "utf-8"
+    )
+    with caplog.at_level(logging.WARNING):
+        site.build()
+    assert not [r for r in caplog.records if "{attach}" in r.getMessage()]
+    image = site.output / "posts" / "2026" / "attached" / "pics" / "loom.png"
+    assert image.is_file()
+    shown = site.page("posts/2026/attached/").find("img", alt="A loom")
+    assert shown["src"].endswith("posts/2026/attached/pics/loom.png")
+
+    article.unlink()
+    site.build()
+    assert not image.exists(), "the image outlived the post that attached it"

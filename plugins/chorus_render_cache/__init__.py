@@ -48,6 +48,7 @@ CONTENT_INTERNALS = frozenset({"_context", "settings", "metadata"})
 COMPILED_TEMPLATES = "chorus/templates"  # under Pelican's CACHE_PATH
 _cache: PageCache | None = None  # the build under way
 _written: set[str] = set()  # the output files the build under way has written
+_static_files: list[tuple[str, Content]] = []  # what it copies: (output directory, file)
 
 
 def describe(value: Any, reference: bool) -> Any:
@@ -199,14 +200,15 @@ def install(generators: list[Any]) -> None:
     global _cache
     _cache = None
     _written.clear()
+    _static_files.clear()
     if not generators:
         return
     for generator in generators:
-        for static in getattr(generator, "staticfiles", ()):
-            # A file a post links to but the repository no longer holds is not copied: the
-            # copy of the last build goes, as a clean build would not have it.
-            if os.path.exists(static.source_path):
-                _written.add(os.path.join(generator.output_path, static.save_as))
+        # Named once written: reading a static file's save_as now would fix its place before
+        # a post's {attach} link can move it next to the post.
+        _static_files.extend(
+            (generator.output_path, static) for static in getattr(generator, "staticfiles", ())
+        )
     _cache = cache = _page_cache(generators[0].settings)
     generators[0].context["chorus_render_cache"] = cache  # for the writer's feeds
     environments = [g.env for g in generators if getattr(g, "env", None) is not None]
@@ -287,6 +289,12 @@ def remove_stale(pelican_object: Any) -> None:
     that a rebuild leaves the tree a clean build does."""
     settings = pelican_object.settings
     output = Path(settings["OUTPUT_PATH"])
+    for output_path, static in _static_files:
+        # A file a post links to but the repository no longer holds is not copied: the
+        # copy of the last build goes, as a clean build would not have it.
+        if os.path.exists(static.source_path):
+            _written.add(os.path.join(output_path, static.save_as))
+    _static_files.clear()
     under_output = paths_under(output)
     written = [name for name in map(under_output, _written) if name is not None]
     removed = remove_stale_outputs(
