@@ -137,18 +137,21 @@ def _write_nothing(write: Any) -> None:
 
 
 def fix_urls(generators: list[Any]) -> None:
-    """Work out each article's and page's URL once.
+    """Work out each article's and page's URL and file name once.
 
-    Pelican works a URL out from the settings again on every read of ``.url``: tens of
-    thousands of times in a large site's build (every list, feed and index names every post).
-    Once every plugin has had its say (this plugin comes last), it can no longer change, so
-    it is kept in ``override_url``, which Pelican reads first.
+    Pelican works them out from the settings again on every read of ``.url`` and ``.save_as``:
+    tens of thousands of times in a large site's build (every list, feed and index names every
+    post). Once every plugin has had its say (this plugin comes last), they can no longer
+    change, so they are kept in ``override_url`` and ``override_save_as``, which Pelican reads
+    first. (Not for static files: a post's {attach} link may still move one.)
     """
     for generator in generators:
         for name in ("articles", "translations", "drafts", "drafts_translations", "pages"):
             for content in getattr(generator, name, ()):
                 if not hasattr(content, "override_url"):
                     content.override_url = content.url
+                if not hasattr(content, "override_save_as"):
+                    content.override_save_as = content.save_as
 
 
 def _static_links(content: Content, html: str) -> list[list[str]]:
