@@ -52,7 +52,7 @@ def open_content_cache(settings: dict[str, Any]) -> str | None:
             "say; a helper of the settings file is best named in lower case)",
             unkept,
         )
-        settings["CACHE_CONTENT"] = settings["LOAD_CONTENT_CACHE"] = False
+        _turn_off(settings)
         return None
     cache = Path(settings["CACHE_PATH"])
     record = cache / RECORD_NAME
@@ -63,7 +63,8 @@ def open_content_cache(settings: dict[str, Any]) -> str | None:
             {k: v for k, v in settings.items() if k != "LOAD_CONTENT_CACHE"}
         )
     except Unstable as reason:
-        log.info("content cache not kept: %s", reason)
+        # Nothing would say what a cache of this build was made under: keep none.
+        log.info("Pelican's content cache is off: %s", reason)
         fingerprint = None
     try:
         recorded = record.read_text(encoding="utf-8")
@@ -87,8 +88,10 @@ def open_content_cache(settings: dict[str, Any]) -> str | None:
             cache,
             error,
         )
-        settings["LOAD_CONTENT_CACHE"] = settings["CACHE_CONTENT"] = False
+        _turn_off(settings)
         return None
+    if fingerprint is None:
+        _turn_off(settings)
     return fingerprint
 
 
@@ -101,6 +104,11 @@ def record_content_cache(settings: Mapping[str, Any], fingerprint: str | None) -
         write_atomic(record, fingerprint)
     except OSError as error:
         log.warning("cannot write %s (%s); the next build reads every post", record, error)
+
+
+def _turn_off(settings: dict[str, Any]) -> None:
+    """No content cache for this build: none loaded, none saved."""
+    settings["CACHE_CONTENT"] = settings["LOAD_CONTENT_CACHE"] = False
 
 
 def _unpicklable_setting(settings: Mapping[str, Any]) -> str | None:
