@@ -255,3 +255,29 @@ def test_an_attached_image_goes_next_to_its_post_and_leaves_with_it(site, caplog
     article.unlink()
     site.build()
     assert not image.exists(), "the image outlived the post that attached it"
+
+
+def test_a_file_a_post_links_to_that_is_gone_costs_only_that_file(site, caplog):
+    """Pelican lists a linked file whether or not it is there, and with the output holding
+    a copy (STATIC_CHECK_IF_MODIFIED) it read the missing file's time and stopped the build."""
+    from PIL import Image
+
+    picture = site.content / "images" / "gone.png"
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (40, 30), (90, 60, 160)).save(picture)
+    (site.content / "articles" / "linked.md").write_text(
+        "Title: Linked\nDate: 2026-11-01\n\n![A loom]({static}/images/gone.png)\n", "utf-8"
+    )
+    site.build()
+    assert (site.output / "images" / "gone.png").is_file()
+
+    picture.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        site.build()
+    assert any(
+        "images/gone.png: a post links to it, but it is not in the repository" in r.getMessage()
+        for r in caplog.records
+    )
+    assert site.page("posts/2026/linked/").find("h1").get_text(strip=True) == "Linked"
+    assert not (site.output / "images" / "gone.png").exists()

@@ -236,9 +236,9 @@ def publish_shown_images(static_generator: Any) -> None:
     settings = static_generator.settings
     folder = Config.from_settings(settings).images_dir
     try:
-        prefix = folder.relative_to(Path(settings["PATH"]).resolve()).as_posix() + "/"
+        prefix: str | None = folder.relative_to(Path(settings["PATH"]).resolve()).as_posix() + "/"
     except ValueError:
-        return  # images kept outside the content: not Pelican's static files
+        prefix = None  # images kept outside the content: not Pelican's static files
     shown = {
         match[1]
         for name in (*ARTICLE_LISTS, "pages", "hidden_pages", "draft_pages")
@@ -248,7 +248,7 @@ def publish_shown_images(static_generator: Any) -> None:
     published = []
     for static in static_generator.staticfiles:
         path = static.get_relative_source_path().replace(os.sep, "/")
-        if path.startswith(prefix) and path not in shown:
+        if prefix is not None and path.startswith(prefix) and path not in shown:
             context["static_content"].pop(path, None)
             continue
         if not os.path.exists(static.source_path):
