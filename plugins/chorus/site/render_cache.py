@@ -8,8 +8,9 @@ was rendered for that fingerprint last time, hands that back instead of renderin
 
 A page's fingerprint covers:
 
-- the build: the versions of Pelican and Chorus, every setting, and every file of the theme and
-  of the plugins (change any of them and every page is rendered again);
+- the build (``build_fingerprint``): the versions of Python, Pelican, Chorus and the libraries
+  that shape pages, every setting, and every file of the theme and of the plugins (change any
+  of them and every page is rendered again);
 - the page: its output name, its template and every template that one extends, includes or
   imports, and the value of every variable those templates read, as Jinja's own analysis finds
   them. A template that lists all the articles changes with any of them; one that shows a
@@ -297,8 +298,8 @@ SHAPING_PACKAGES = ("pelican", "jinja2", "markdown", "nh3", "lxml", "beautifulso
 
 def build_fingerprint(settings: Mapping[str, Any], describe: Describe = _no_description) -> str:
     """What a build makes of its content follows from, beyond the content: the versions of
-    Chorus and of the libraries that shape pages, every setting, every file of the theme and of
-    the loaded plugins, and the settings file with what it imports.
+    Python, of Chorus and of the libraries that shape pages, every setting, every file of the
+    theme and of the loaded plugins, and the settings file with what it imports.
 
     Raises Unstable when one of them cannot be fingerprinted (a setting of an unknown kind, a
     module whose source cannot be read).
@@ -306,7 +307,7 @@ def build_fingerprint(settings: Mapping[str, Any], describe: Describe = _no_desc
     code = code_directories(settings)
     return Fingerprinter(describe).digest(
         {
-            "versions": [*map(_version, SHAPING_PACKAGES), chorus.__version__],
+            "versions": [sys.version, *map(_version, SHAPING_PACKAGES), chorus.__version__],
             "settings": {k: v for k, v in settings.items() if k != "PLUGINS"},
             "code": [files_fingerprint(code), modules_fingerprint(sys.modules, code)],
         }
