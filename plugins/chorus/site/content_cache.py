@@ -39,8 +39,8 @@ PELICAN_CACHES = (
 
 def open_content_cache(settings: dict[str, Any]) -> str | None:
     """As a build starts: remove Pelican's content cache unless it was kept under this build's
-    fingerprint. Returns the fingerprint to record once the cache is saved (None: none to
-    record, the cache being off or its inputs impossible to fingerprint)."""
+    fingerprint. Returns the fingerprint to record once the cache is saved (None: the cache is
+    off for this build)."""
     if not (settings.get("CACHE_CONTENT") or settings.get("LOAD_CONTENT_CACHE")):
         return None
     unkept = _unpicklable_setting(settings)
@@ -59,13 +59,15 @@ def open_content_cache(settings: dict[str, Any]) -> str | None:
     try:
         # Whether this build loads the cache (`pelican --ignore-cache`) is not what it was
         # made from: leave it out, or the next build would distrust the cache this one made.
-        fingerprint: str | None = build_fingerprint(
+        fingerprint = build_fingerprint(
             {k: v for k, v in settings.items() if k != "LOAD_CONTENT_CACHE"}
         )
     except Unstable as reason:
-        # Nothing would say what a cache of this build was made under: keep none.
+        # Nothing would say what a cache of this build was made under: neither load nor save
+        # one (a cache kept before stays with its record, for a build that can say).
         log.info("Pelican's content cache is off: %s", reason)
-        fingerprint = None
+        _turn_off(settings)
+        return None
     try:
         recorded = record.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -73,7 +75,7 @@ def open_content_cache(settings: dict[str, Any]) -> str | None:
     try:
         # From here until this build records it, the cache is being written again.
         record.unlink(missing_ok=True)
-        if fingerprint is None or recorded != fingerprint:
+        if recorded != fingerprint:
             for name in PELICAN_CACHES:
                 (cache / name).unlink(missing_ok=True)
             if recorded is not None:
@@ -90,8 +92,6 @@ def open_content_cache(settings: dict[str, Any]) -> str | None:
         )
         _turn_off(settings)
         return None
-    if fingerprint is None:
-        _turn_off(settings)
     return fingerprint
 
 
