@@ -124,3 +124,19 @@ def test_a_setting_that_cannot_be_saved_turns_the_cache_off_without_a_warning(si
     assert not [r for r in caplog.records if "Could not save cache" in r.getMessage()]
     assert any("_JSON_HELPER cannot be saved" in r.getMessage() for r in caplog.records)
     assert site.page(f"posts/2026/{ada.stem}/").find("h1").get_text(strip=True) == "Warp notes"
+
+
+def test_a_setting_that_cannot_be_fingerprinted_keeps_no_cache(site, ada, caplog):
+    # Pickle saves a Decimal; the fingerprint has no form for it, so nothing could say what a
+    # cache made now was made under.
+    with site.settings_file.open("a", encoding="utf-8") as settings:
+        settings.write("import decimal\nLOOM_RATIO = decimal.Decimal('1.5')\n")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        site.build()
+    assert any("content cache is off" in r.getMessage() for r in caplog.records)
+    cache = site.root / "cache"
+    assert not (cache / RECORD_NAME).exists()
+    assert not (cache / "ArticlesGenerator-Readers").exists()
+    assert site.page(f"posts/2026/{ada.stem}/").find("h1").get_text(strip=True) == "Warp notes"
+    assert len(build(site, caplog)) == 1, "every build reads the post"
