@@ -84,7 +84,8 @@ def normalise_link(url: str) -> str:
 @_remembered
 def link_key(url: str) -> str:
     """Which links are one: ``normalise_link``, but a fragment names a post of its own (blogs
-    that publish a day's posts on one page give each its #anchor)."""
+    that publish a day's posts on one page give each its #anchor). The post index keeps these
+    keys: a change to what this gives must raise ``chorus.fetch.store.INDEX_FORMAT``."""
     fragment = url.partition("#")[2]
     return normalise_link(url) + (f"#{fragment}" if fragment else "")
 

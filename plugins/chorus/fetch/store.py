@@ -25,7 +25,7 @@ from chorus.members.registry import Consent, Member
 
 log = logging.getLogger(__name__)
 INDEX_NAME = "chorus/community-index.json"  # under the cache directory
-INDEX_FORMAT = 2  # of the index itself: raised when what a record holds changes
+INDEX_FORMAT = 3  # of the index itself: raised when what a record holds changes
 # Raised whenever what a post file holds changes (its metadata, the sanitizing policy), so that
 # every post is rewritten once in the new form.
 POST_FORMAT = 3
@@ -199,7 +199,7 @@ class CommunityStore:
                 record = _index_record(post, stat)
                 self._index_changed = True
             self._index[name] = record
-            self._remember(_stored_from_record(path, record))
+            self._remember(_stored_from_record(path, record), record[8])
         self._index_changed |= self._index.keys() != cached.keys()
 
     def save_index(self) -> None:
@@ -412,10 +412,11 @@ class CommunityStore:
         if self.by_link.get(link_key(post.link)) == post:
             del self.by_link[link_key(post.link)]
 
-    def _remember(self, post: StoredPost) -> None:
+    def _remember(self, post: StoredPost, key: str | None = None) -> None:
+        """Index ``post``; ``key``: its link's key, when the index already holds it."""
         self.by_entry[(post.handle, post.id)] = post
         self.by_id.setdefault(post.id, post)
-        self.by_link.setdefault(link_key(post.link), post)
+        self.by_link.setdefault(link_key(post.link) if key is None else key, post)
 
     def _record_in_index(self, post: StoredPost) -> None:
         try:
@@ -438,7 +439,9 @@ def _named_by_link(entry_id: str, link: str) -> bool:
     return entry_id == link or link_key(entry_id) == link_key(link)
 
 
-# An index record: [mtime_ns, size, handle, id, link, hash, status, date].
+# An index record: [mtime_ns, size, handle, id, link, hash, status, date, link key]. The link's
+# key is kept because working it out again for every post was half of a scan's time; a change
+# to what ``link_key`` gives must raise INDEX_FORMAT.
 
 
 def _index_record(post: StoredPost, stat: os.stat_result) -> list[Any]:
@@ -451,11 +454,12 @@ def _index_record(post: StoredPost, stat: os.stat_result) -> list[Any]:
         post.hash,
         post.status,
         post.date,
+        link_key(post.link),
     ]
 
 
 def _stored_from_record(path: Path, record: list[Any]) -> StoredPost:
-    _, _, handle, post_id, link, post_hash, status, date = record
+    _, _, handle, post_id, link, post_hash, status, date, _ = record
     return StoredPost(path, handle, post_id, link, post_hash, status, date)
 
 
