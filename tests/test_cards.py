@@ -211,3 +211,22 @@ def test_without_dejavu_names_are_transliterated_not_boxed(monkeypatch):
     assert cards._wrap("Grüße aus Łódź", font, 2000) == ["Grusse aus Lodz"]
     picture = Image.open(io.BytesIO(cards.draw_card(cards.CardText("Ñandú", "Café", "Tomás"))))
     assert picture.size == (1200, 630)
+
+
+def test_a_name_or_title_of_any_length_is_cut_to_what_the_card_shows():
+    from chorus.site import cards
+
+    font = cards._font(44)
+    name = "Weaver" * 10_000  # nothing in a member file caps a name
+    fitted = cards._fit(name, font, 500)
+    assert fitted.endswith(cards.ELLIPSIS)
+    assert font.getlength(fitted) <= 500
+    # The longest start that fits: one letter more would not.
+    longer = name[: len(fitted)] + cards.ELLIPSIS
+    assert font.getlength(longer) > 500
+    assert cards._fit("Ada Lovelace", font, 500) == "Ada Lovelace"
+
+    lines = cards._wrap("Looms " * 20_000, font, 900)
+    assert lines and all(font.getlength(line) <= 900 for line in lines)
+    picture = Image.open(io.BytesIO(cards.draw_card(cards.CardText(name, "The Loom", name))))
+    assert picture.size == (1200, 630)

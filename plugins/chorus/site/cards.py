@@ -34,6 +34,10 @@ SOFT_INK = (0xE6, 0xD8, 0xF5)
 TITLE_SIZES = (76, 64, 54)  # the largest in which the title fits
 TITLE_LINES = 4
 ELLIPSIS = "…"
+# More characters than a card can show: the title's lines at its smallest size, a name's one
+# line. What is longer (an editor's title, a member's name: nothing caps them) is cut here
+# first, so that a card's cost does not grow with its text.
+CARD_TEXT_AT_MOST = 400
 # Found by file name in the system's font folders (Pillow looks in XDG_DATA_DIRS/fonts).
 DEJAVU, DEJAVU_BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 
@@ -226,7 +230,7 @@ def _title_lines(title: str, width: int, height: int) -> tuple[int, list[str]]:
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     """Words in lines at most ``width`` pixels wide; a word too long for one is cut."""
-    text = _settable(text)
+    text = _settable(text[:CARD_TEXT_AT_MOST])
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -244,12 +248,20 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
 
 def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
     """``text``, cut with an ellipsis if it is wider than ``width`` pixels."""
-    text, ellipsis = " ".join(_settable(text).split()), _settable(ELLIPSIS)
+    text = " ".join(_settable(text[:CARD_TEXT_AT_MOST]).split())
+    ellipsis = _settable(ELLIPSIS)
     if font.getlength(text) <= width:
         return text
-    while text and font.getlength(text + ellipsis) > width:
-        text = text[:-1]
-    return text.rstrip(" " + ellipsis) + ellipsis
+    # The longest start of the text that fits with the ellipsis, found by halving: measuring
+    # one character less each time costs the square of the text's length.
+    fits, over = 0, len(text)
+    while over - fits > 1:
+        middle = (fits + over) // 2
+        if font.getlength(text[:middle] + ellipsis) <= width:
+            fits = middle
+        else:
+            over = middle
+    return text[:fits].rstrip(" " + ellipsis) + ellipsis
 
 
 def _round(face: Image.Image, size: int) -> Image.Image:
