@@ -39,6 +39,7 @@ def test_valid_member_is_read_with_defaults(site):
         ({"feeds": ["https://x.example/f"], "colour": "blue"}, "colour", "unknown key"),
         ({"feeds": ["https://x.example/f"], "trustd": True}, "trustd", "did you mean 'trusted'"),
         ({"feeds": ["https://x.example/f"], "name": ""}, "name", "required"),
+        ({"feeds": ["https://x.example/f"], "name": "Ada " * 31}, "name", "at most 120"),
         ({"feeds": ["https://x.example/f"], "site": "not a url"}, "site", "not an absolute"),
         ({"feeds": ["https://x.example/f"], "site": "javascript:alert(1)"}, "site", "not an abs"),
         ({}, "feeds", "required"),

@@ -31,6 +31,8 @@ KEYS = (
 # A member file is a few lines of YAML and a short bio; the cap keeps a mistaken or hostile
 # pull request (a pasted archive, a generated file) from costing the build time or memory.
 MAX_MEMBER_FILE_BYTES = 64 * 1024
+# A name is shown in every byline, card and feed entry: a line, not a paragraph.
+MAX_NAME_CHARS = 120
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 FEDIVERSE_HANDLE = re.compile(
     r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
@@ -131,6 +133,10 @@ def read_member(
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         problem("name", "required: the member's display name")
+    elif len(name.strip()) > MAX_NAME_CHARS:
+        problem(
+            "name", f"is {len(name.strip())} characters: a display name is at most {MAX_NAME_CHARS}"
+        )
 
     site = data.get("site")
     if site is None:
