@@ -375,3 +375,28 @@ def test_a_rebuild_removes_what_no_longer_exists(community, cli, tmp_path):
     assert not (site.output / "posts" / "2026" / bob_post.stem).exists()
     assert not (site.output / "members" / "cy").exists()
     assert not (site.output / "newsletter" / "1").exists()
+
+
+def test_pelican_and_chorus_build_keep_each_others_pages(community):
+    """The console scripts that start a build are not part of what it follows from: a build
+    by `chorus build` (the Makefile's, the workflows') after one by `pelican` (what a user who
+    knows Pelican runs) keeps every page, and the other way round."""
+    import subprocess
+    import sys
+
+    scripts = Path(sys.executable).parent
+    commands = {
+        "pelican": [str(scripts / "pelican"), "-s", str(community.settings_file), "-v"],
+        "chorus": [str(scripts / "chorus"), "-v", "-s", str(community.settings_file), "build"],
+    }
+
+    def rendered(command: str) -> int:
+        done = subprocess.run(
+            commands[command], cwd=community.root, capture_output=True, text=True, check=True
+        )
+        [found] = re.findall(r"render cache: (\d+) pages rendered", done.stdout + done.stderr)
+        return int(found)
+
+    rendered("pelican")
+    assert rendered("chorus") == 0
+    assert rendered("pelican") == 0

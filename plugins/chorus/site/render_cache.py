@@ -268,10 +268,13 @@ def modules_fingerprint(modules: Mapping[str, Any], known: Iterable[Path]) -> st
 
     Raises Unstable when such a module's source cannot be read: then what it does is unknown.
     """
+    # "scripts" holds the console scripts (`pelican`, `chorus`) that start a build as
+    # ``__main__``: wrappers of the packages' own code, which would otherwise make a build
+    # started by one command render every page again after a build started by the other.
     installed = {
         Path(path).resolve()
         for name, path in sysconfig.get_paths().items()
-        if name in ("stdlib", "platstdlib", "purelib", "platlib")
+        if name in ("stdlib", "platstdlib", "purelib", "platlib", "scripts")
     }
     skip = tuple(str(path) + os.sep for path in {*installed, *(Path(k).resolve() for k in known)})
     digest = hashlib.blake2b(digest_size=16)
