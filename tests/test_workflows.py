@@ -280,3 +280,53 @@ def test_a_fetch_with_nothing_new_starts_no_build(tmp_path):
     assert "deploy.yml" in deploy["run"]
     # Nothing else starts a build: the deploy runs on pushes to main and by hand only.
     assert set(load(fetch.parent / "deploy.yml")["on"]) == {"push", "workflow_dispatch"}
+
+
+def test_the_scheduled_fetch_commits_the_images_and_avatars_it_keeps(tmp_path, feed_server):
+    """What the fetch keeps under content/images/ (post images, avatars) is committed with the
+    posts: the deploy builds from the repository, and would show neither without them."""
+    from test_fetch import rss
+    from test_media import picture
+
+    site = tmp_path / "site"
+    create_site(
+        site,
+        SiteAnswers(
+            name="Knit", url="https://knit.example", editor="Ana", contact="a@knit.example"
+        ),
+    )
+    image = feed_server.add("/img/swatch.png", picture(color="green"))
+    avatar = feed_server.add("/img/bea.png", picture(size=(300, 300), color="purple"))
+    feed = feed_server.add(
+        "/feed.xml",
+        rss(
+            "<item><title>Swatches</title><link>https://bea.example/swatches/</link>"
+            f'<description>&lt;p&gt;&lt;img src="{image}" alt="A swatch"&gt;&lt;/p&gt;'
+            "</description></item>"
+        ),
+    )
+    (site / "content" / "members" / "bea.md").write_text(
+        f"---\nname: Bea\nsite: https://bea.example/\nfeeds:\n  - {feed}\n"
+        f"avatar: {avatar}\nconsent: full\ntrusted: true\n---\nBea knits.\n"
+    )
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(origin)], check=True)
+    git(site, "init", "--quiet", "-b", "main")
+    git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "add", "--all")
+    git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "commit", "-qm", "Start")
+    git(site, "remote", "add", "origin", str(origin))
+    git(site, "push", "--quiet", "origin", "main")
+    fetch = site / ".github" / "workflows" / "fetch.yml"
+    outputs = tmp_path / "outputs"
+
+    before = set(git(origin, "ls-tree", "-r", "--name-only", "main").split())
+    assert run_step(fetch, "Fetch", site, outputs) == {"status": "0"}
+    assert run_step(fetch, "Commit the published posts", site, outputs)["pushed"] == "true"
+    pushed = git(origin, "ls-tree", "-r", "--name-only", "main").split()
+    [post] = [path for path in pushed if path.startswith("content/community/bea/")]
+    kept = [path for path in pushed if path.startswith("content/images/community/")]
+    faces = [p for p in pushed if p.startswith("content/images/avatars/") and p not in before]
+    assert len(kept) == 1 and len(faces) == 3  # the image; the avatar at 64, 128 and 256 px
+    text = git(origin, "show", f"main:{post}")
+    assert kept[0].removeprefix("content/") in text and image not in text
+    assert git(site, "status", "--porcelain") == ""  # nothing the fetch wrote was left out
