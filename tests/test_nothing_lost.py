@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -257,3 +258,79 @@ def test_parser_processes_end_when_the_fetch_is_killed(site, feed_server):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "parser processes outlived the fetch"
+
+
+# Images are fetched after the run has saved its state: a post a killed run wrote is one the
+# next run finds unchanged (the feed answers 304, or the same entry again), and would keep its
+# images on the member's site for good if nothing remembered that they are still to be fetched.
+
+
+def image_post(server: FeedServer, slug: str, image: str) -> str:
+    picture = f'&lt;img src="{server.url(image)}" alt="A swatch"&gt;'
+    return item(slug, body=f"&lt;p&gt;{picture}&lt;/p&gt;")
+
+
+def wait_until(predicate, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not predicate():
+        assert process.poll() is None, "the fetch ended before the moment to kill it"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+
+
+@pytest.mark.parametrize("moment", ["fetching-images", "before-the-state-is-saved"])
+def test_a_killed_fetch_leaves_its_posts_images_to_the_next_run(site, feed_server, moment):
+    from test_media import picture
+
+    site.write_settings(CHORUS_FETCH_IMAGES=True)
+    feed_server.add("/img/first.png", picture(color="blue"))
+    feed_server.add("/img/second.png", picture(color="green"), stall=30)
+    ada = feed_server.add("/ada.xml", rss(image_post(feed_server, "first", "/img/first.png")))
+    bob = feed_server.add("/bob.xml", rss(item("bob-writes")), etag='"b1"')
+    site.member("ada", feeds=[ada], trusted=True, consent="full")
+    site.member("bob", feeds=[bob], trusted=True, consent="full")
+    if moment == "before-the-state-is-saved":
+        # A first run to the end; then ada's post is updated with a new image, and the run
+        # killed once it is rewritten, while bob's feed holds the run (and its state) back.
+        assert fetch(site).wait(timeout=60) == 0
+        feed_server.routes["/img/second.png"].stall = 0
+        updated = rss(image_post(feed_server, "first", "/img/second.png"))
+        feed_server.add("/ada.xml", updated)
+        feed_server.add("/bob.xml", rss(item("bob-writes")), stall=30)
+        [post] = site.posts("ada")
+        process = fetch(site)
+        wait_until(lambda: "second.png" in post.read_text(), process)
+    else:
+        # The second image stalls: the run is killed while it waits for it, its state saved.
+        feed_server.add(
+            "/ada.xml",
+            rss(
+                image_post(feed_server, "first", "/img/first.png"),
+                image_post(feed_server, "second", "/img/second.png"),
+            ),
+        )
+        process = fetch(site)
+        wait_until(lambda: feed_server.hits("/img/second.png"), process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    for route in feed_server.routes.values():
+        route.stall = 0
+    # What a kill while an image or an avatar was being written leaves beside them.
+    left = [
+        site.content / "images" / "community" / "ab" / ".abcd.png.x1y2.tmp",
+        site.content / "images" / "avatars" / ".0123-64.png.z3w4.tmp",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\x89PNG half")
+
+    finish = fetch(site)
+    assert finish.wait(timeout=60) == 0, finish.stderr.read()
+    kept = {p.name for p in (site.content / "images" / "community").rglob("*.png")}
+    for post in site.posts("ada"):
+        text = post.read_text().partition("</head>")[2]
+        assert feed_server.base not in text, f"{post.name} still shows an image from its site"
+        [source] = re.findall(r'<img[^>]*src="([^"]+)"', text)
+        assert Path(source).name in kept
+    assert not list(site.community.glob(".images-pending*")), "the list outlived the images"
+    assert not any(path.exists() for path in left), "temporary files left behind"

@@ -119,17 +119,21 @@ def _fetch_avatars(config: Config, members: list[Member], *, every_member: bool)
 
 
 def _fetch_images(config: Config, report: FetchReport) -> None:
-    """Keep the images of the posts this run wrote in the repository (chorus.fetch.media)."""
-    from chorus.fetch.media import localise_post_images
+    """Keep the images of the posts this run wrote in the repository (chorus.fetch.media),
+    and of those an interrupted run wrote before it could."""
+    from chorus.fetch.media import localise_post_images, pending_images
 
+    pending = pending_images(config)
     written = [
         config.community_dir / path
         for member in report.members
         for path in (*member.new, *member.updated)
     ]
-    if not written:
+    written = list(dict.fromkeys([*pending.posts(), *written]))
+    media = localise_post_images(config, written) if written else None
+    pending.clear()
+    if media is None:
         return
-    media = localise_post_images(config, written)
     if media.fetched or media.failed:
         console.print(
             f"Images: {media.fetched} fetched ({media.bytes_written / 1e6:.1f} MB new), "

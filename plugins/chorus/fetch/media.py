@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from chorus.common.config import Config
 from chorus.common.files import write_atomic
@@ -31,6 +32,7 @@ from chorus.fetch.state import Validators
 
 log = logging.getLogger(__name__)
 MANIFEST_FORMAT = 1
+PENDING_NAME = ".images-pending"  # next to the state file: posts whose images are not kept yet
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")(https?://[^"]+)(")')
 
 
@@ -139,6 +141,52 @@ class MediaLibrary:
         document = {"format": MANIFEST_FORMAT, "images": dict(sorted(self.records.items()))}
         write_atomic(self.manifest, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
         self._changed = False
+
+
+class PendingImages:
+    """The post files whose images are still to be fetched, one path (under ``root``) a line.
+
+    A fetch writes its posts, saves its state, and only then fetches their images: a run killed
+    in between leaves posts that the next run sees unchanged (a 304, the same hash) and would
+    never look at again, showing their images from the member's site for good. So each post is
+    noted here before its file is written, and the list goes only once the images are kept.
+    """
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path = path
+        self.root = root
+        self._file: TextIO | None = None
+
+    def add(self, post: Path) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(f"{post.relative_to(self.root).as_posix()}\n")
+        self._file.flush()  # in the kernel's hands before the post file exists
+
+    def posts(self) -> list[Path]:
+        """The noted posts still on disk (a run may have removed one it wrote)."""
+        self.close()
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        found = (self.root / line for line in dict.fromkeys(lines) if line and ".." not in line)
+        return [path for path in found if path.is_file()]
+
+    def clear(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def pending_images(config: Config) -> PendingImages:
+    """The site's list of posts whose images are still to be fetched."""
+    return PendingImages(config.state_file.with_name(PENDING_NAME), config.community_dir)
 
 
 def image_urls(text: str) -> list[str]:

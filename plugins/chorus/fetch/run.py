@@ -22,6 +22,7 @@ from chorus.common.files import flush_all
 from chorus.common.urls import LOCAL_SCHEME
 from chorus.fetch.entries import Entry, FeedError, LeftOut, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
+from chorus.fetch.media import pending_images
 from chorus.fetch.parse import parse_compressed_feed
 from chorus.fetch.state import FeedState, Validators, load_full_state, save_state
 from chorus.fetch.store import (
@@ -113,7 +114,8 @@ def run_fetch(
     members = list(members)
     now = now or datetime.now(UTC)
     takedowns = load_takedowns(config.takedowns_file)
-    remove_stale_temporaries(config.community_dir)
+    for folder in (config.community_dir, config.images_dir, config.avatars_dir):
+        remove_stale_temporaries(folder)
     state, written_consent = load_full_state(config.state_file)
     reports = {
         m.handle: MemberReport(m.handle, feeds=[FeedReport(u) for u in m.feeds]) for m in members
@@ -126,11 +128,15 @@ def run_fetch(
     for report in reports.values():
         for feed_report in report.feeds:
             reports_by_url.setdefault(feed_report.url, []).append(feed_report)
+    # Noted before each post is written: its images are fetched after this run (the CLI's
+    # step), and a kill before then must leave the next run to fetch them.
+    pending = pending_images(config) if config.fetch_images else None
     store = CommunityStore(
         config.community_dir,
         config.curated_category,
         index_file=config.cache_dir / INDEX_NAME,
         journal_file=config.state_file.with_name(JOURNAL_NAME),
+        before_write=pending.add if pending else None,
     )
     curator = Curator(members, store, reports, config, now, takedowns)
     responses: dict[str, Response] = {}  # without their bodies, which are parsed and let go
@@ -214,6 +220,8 @@ def run_fetch(
     save_state(config.state_file, state, written_consent)
     store.finish_journal(reports)
     store.save_index()
+    if pending is not None:
+        pending.close()
     return FetchReport([reports[m.handle] for m in members])
 
 

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -165,6 +165,9 @@ class CommunityStore:
     file, until the run has saved its state: a run killed part-way leaves the list of posts
     it created, which the next run may still give to the member an uninterrupted run would
     have given them to (see ``Curator``).
+
+    ``before_write`` is called with each post file's path before the file is written (new or
+    updated), for what must follow every write even if the run is killed (its images).
     """
 
     def __init__(
@@ -174,12 +177,14 @@ class CommunityStore:
         *,
         index_file: Path | None = None,
         journal_file: Path | None = None,
+        before_write: Callable[[Path], None] | None = None,
     ) -> None:
         self.root = root
         self.category = category
         self.index_file = index_file
         self.journal_file = journal_file
         self._journal: TextIO | None = None
+        self.before_write = before_write
         self.by_entry: dict[tuple[str, str], StoredPost] = {}  # (handle, id): the post itself
         self.by_id: dict[str, StoredPost] = {}  # any member's post with this id
         self.by_link: dict[str, StoredPost] = {}  # any post with this full link
@@ -279,6 +284,8 @@ class CommunityStore:
             status = "published" if published else "draft"
             date = (post.date or now.replace(microsecond=0)).isoformat()
             outcome = "new"
+        if self.before_write is not None:
+            self.before_write(path)
         write_atomic(path, self.render(post, status=status, date=date, slug=path.stem))
         stored = StoredPost(path, post.handle, post.entry_id, post.link, post.hash, status, date)
         if existing is not None:
