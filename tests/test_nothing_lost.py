@@ -334,3 +334,38 @@ def test_a_killed_fetch_leaves_its_posts_images_to_the_next_run(site, feed_serve
         assert Path(source).name in kept
     assert not list(site.community.glob(".images-pending*")), "the list outlived the images"
     assert not any(path.exists() for path in left), "temporary files left behind"
+
+
+def test_a_fetch_killed_once_its_state_is_saved_leaves_no_unfinished_work(site, feed_server):
+    """Killed in the moment between saving its state and forgetting its journal, a run has
+    finished: the next run must not take its posts for an interrupted run's, and give a post
+    shared with a member who lists it only now to them (as it would have in the same run)."""
+    shared = item("a-joint-post", guid="https://joint.example/a-joint-post/")
+    ada = feed_server.add("/ada.xml", rss(item("ada-alone")), etag='"a1"')
+    bob = feed_server.add("/bob.xml", rss(shared), etag='"b1"')
+    site.member("ada", feeds=[ada], trusted=True, consent="full")
+    site.member("bob", feeds=[bob], trusted=True, consent="full")
+    killed_after_saving = (
+        "import os, signal, sys\n"
+        "from chorus.fetch import store\n"
+        "store.CommunityStore.finish_journal = lambda *a, **k: os.kill(os.getpid(), 9)\n"
+        "from chorus.cli.main import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", killed_after_saving, "--settings", str(site.settings_file), "fetch"],
+        cwd=site.root,
+        capture_output=True,
+        check=False,
+    )
+    assert run.returncode == -signal.SIGKILL
+    assert list(site.community.glob(".fetch-journal*")), "killed before it forgot its journal"
+    [bobs] = site.posts("bob")
+
+    # Now ada lists the same post: bob's since the last run, it stays bob's.
+    feed_server.add("/ada.xml", rss(item("ada-alone"), shared), etag='"a2"')
+    finish = fetch(site)
+    assert finish.wait(timeout=60) == 0, finish.stderr.read()
+    assert site.posts("bob") == [bobs] and bobs.is_file()
+    assert [post.name.startswith("ada-alone") for post in site.posts("ada")] == [True]
+    assert not list(site.community.glob(".fetch-journal*"))

@@ -24,7 +24,13 @@ from chorus.fetch.entries import Entry, FeedError, LeftOut, ParsedFeed
 from chorus.fetch.http import Response, fetch_all
 from chorus.fetch.media import pending_images
 from chorus.fetch.parse import parse_compressed_feed
-from chorus.fetch.state import FeedState, Validators, load_full_state, save_state
+from chorus.fetch.state import (
+    FeedState,
+    Validators,
+    load_full_state,
+    save_state,
+    state_digest,
+)
 from chorus.fetch.store import (
     INDEX_NAME,
     CommunityStore,
@@ -136,6 +142,7 @@ def run_fetch(
         config.curated_category,
         index_file=config.cache_dir / INDEX_NAME,
         journal_file=config.state_file.with_name(JOURNAL_NAME),
+        begun_from=state_digest(config.state_file),
         before_write=pending.add if pending else None,
     )
     curator = Curator(members, store, reports, config, now, takedowns)
@@ -218,7 +225,7 @@ def run_fetch(
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
     save_state(config.state_file, state, written_consent)
-    store.finish_journal(reports)
+    store.finish_journal(reports, saved=state_digest(config.state_file))
     store.save_index()
     if pending is not None:
         pending.close()

@@ -8,6 +8,7 @@ changes their consent has their posts rewritten for it by the next run, wherever
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -85,6 +86,14 @@ def load_full_state(path: Path) -> tuple[dict[str, FeedState], dict[str, str]]:
             error,
         )
         return {}, {}
+
+
+def state_digest(path: Path) -> str:
+    """What identifies the state file as it is now ("" when there is none)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
 
 
 def save_state(

@@ -164,7 +164,10 @@ class CommunityStore:
     ``journal_file`` lists the post files a fetch run created, each line written before its
     file, until the run has saved its state: a run killed part-way leaves the list of posts
     it created, which the next run may still give to the member an uninterrupted run would
-    have given them to (see ``Curator``).
+    have given them to (see ``Curator``). Each line names the fetch state the run began from
+    (``begun_from``, a digest of the state file): a run that saved its state and was killed
+    before it could forget its journal leaves lines naming an older state, which no later run
+    takes for unfinished work.
 
     ``before_write`` is called with each post file's path before the file is written (new or
     updated), for what must follow every write even if the run is killed (its images).
@@ -177,6 +180,7 @@ class CommunityStore:
         *,
         index_file: Path | None = None,
         journal_file: Path | None = None,
+        begun_from: str = "",
         before_write: Callable[[Path], None] | None = None,
     ) -> None:
         self.root = root
@@ -184,6 +188,7 @@ class CommunityStore:
         self.index_file = index_file
         self.journal_file = journal_file
         self._journal: TextIO | None = None
+        self.begun_from = begun_from
         self.before_write = before_write
         self.by_entry: dict[tuple[str, str], StoredPost] = {}  # (handle, id): the post itself
         self.by_id: dict[str, StoredPost] = {}  # any member's post with this id
@@ -313,20 +318,27 @@ class CommunityStore:
         """The posts an interrupted run created (still on disk, as scanned), with their feed."""
         found = []
         for record in self._journal_records():
+            if record.get("from") != self.begun_from:
+                continue  # a run that saved its state after it: finished
             stored = self._stored_at(record.get("path"))
             if stored is not None and stored.handle == record.get("handle"):
                 found.append((stored, str(record.get("feed"))))
         return found
 
-    def finish_journal(self, handles: Iterable[str]) -> None:
-        """This run's posts are safely recorded: forget the journal of these members."""
+    def finish_journal(self, handles: Iterable[str], saved: str = "") -> None:
+        """This run's posts are safely recorded in the state it ``saved`` (its digest): forget
+        the journal of these members; the others' lines now go from that state."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
         if self.journal_file is None:
             return
         done = set(handles)
-        kept = [r for r in self._journal_records() if r.get("handle") not in done]
+        kept = [
+            {**record, "from": saved}
+            for record in self._journal_records()
+            if record.get("handle") not in done and record.get("from") == self.begun_from
+        ]
         if kept:
             write_atomic(self.journal_file, "".join(json.dumps(r) + "\n" for r in kept))
         else:
@@ -339,7 +351,8 @@ class CommunityStore:
             self.journal_file.parent.mkdir(parents=True, exist_ok=True)
             self._journal = self.journal_file.open("a", encoding="utf-8")
         record = {"path": _index_name(self.root, path), "handle": post.handle}
-        self._journal.write(json.dumps({**record, "feed": post.source.url}) + "\n")
+        record |= {"feed": post.source.url, "from": self.begun_from}
+        self._journal.write(json.dumps(record) + "\n")
         self._journal.flush()  # in the kernel's hands before the post file exists
 
     def _journal_records(self) -> list[dict[str, Any]]:
