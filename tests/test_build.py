@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import runpy
@@ -9,7 +10,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
+from bs4 import BeautifulSoup
 from pelican import Pelican
 from pelican.settings import read_settings
 
@@ -110,6 +113,40 @@ def test_hand_edited_post_is_sanitized_at_build_time(community):
     assert not [a for a in page.find_all(href=True) if "javascript" in a["href"].lower()]
     # Markup becomes text in a title: the escaped "<i>" shows as the characters "<i>".
     assert page.find("h1").get_text(" ", strip=True) == "Ada on looms <i>"
+
+
+def test_a_hand_written_summary_is_sanitized_wherever_it_shows(community):
+    """chorus fetch writes no summary; one added by hand reaches the timelines and the feeds
+    as HTML, so it is held to the same policy as the body."""
+    [path] = community.posts("ada")
+    poison = html.escape(
+        '<script>alert(1)</script><img src=x onerror="alert(2)">'
+        '<a href="javascript:alert(3)">Looms</a>, woven'
+    )
+    path.write_text(
+        path.read_text().replace("</head>", f'<meta name="summary" content="{poison}">\n</head>')
+    )
+    community.build()
+    lists = [
+        str(path.relative_to(community.output))
+        for folder in ("tag", "category")
+        for path in (community.output / folder).rglob("*.html")
+        if "woven" in path.read_text()
+    ]
+    assert lists, "no tag or category page shows the post"
+    for name in ("index.html", *lists, "feeds/all.rss.xml"):
+        text = (community.output / name).read_text()
+        if name.endswith(".xml"):
+            [text] = [
+                html.unescape(d.text or "")
+                for d in ElementTree.fromstring(text).iter("description")
+                if "woven" in (d.text or "")
+            ]
+        shown = BeautifulSoup(text, "html.parser")
+        assert "woven" in shown.get_text(), name
+        assert not [s for s in shown.find_all("script") if "alert" in s.get_text()], name
+        assert not [t for t in shown.find_all(True) if any(a.startswith("on") for a in t.attrs)]
+        assert not [a for a in shown.find_all(href=True) if "javascript" in a["href"]], name
 
 
 def test_demo_site_builds_without_warnings(tmp_path, caplog):

@@ -111,7 +111,11 @@ class CuratedHTMLReader(HTMLReader):
         content = sanitize_html(content)
         if self.remote_images == "link":
             content = link_remote_images(content)
-        if content and "summary" not in metadata:
+        if "summary" in metadata:
+            # Not one chorus fetch writes: a hand-edited file's, shown as HTML (timelines,
+            # feeds), so held to the same policy as the body.
+            metadata["summary"] = sanitize_html(str(metadata["summary"]))
+        elif content:
             # A short plain-text summary for timelines, far cheaper than Pelican's own.
             metadata["summary"] = excerpt_html(content, self.summary_chars)
         return content, metadata
