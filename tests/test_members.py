@@ -40,6 +40,8 @@ def test_valid_member_is_read_with_defaults(site):
         ({"feeds": ["https://x.example/f"], "trustd": True}, "trustd", "did you mean 'trusted'"),
         ({"feeds": ["https://x.example/f"], "name": ""}, "name", "required"),
         ({"feeds": ["https://x.example/f"], "name": "Ada " * 31}, "name", "at most 120"),
+        ({"feeds": ["https://x.example/f"], "name": "Ada\x1b[31m"}, "name", "U+001B"),
+        ({"feeds": ["https://x.example/f"], "bio": "[" * 2_001}, "bio", "at most 2,000"),
         ({"feeds": ["https://x.example/f"], "site": "not a url"}, "site", "not an absolute"),
         ({"feeds": ["https://x.example/f"], "site": "javascript:alert(1)"}, "site", "not an abs"),
         ({}, "feeds", "required"),

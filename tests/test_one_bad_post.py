@@ -127,6 +127,27 @@ def test_a_bio_shows_remote_images_as_links(community):
     assert site.page("members/ada").find("img", src="https://elsewhere.example/track.png")
 
 
+def test_a_bio_markdown_cannot_render_shows_as_text_and_the_site_is_built(community, caplog):
+    """A list nested hundreds deep makes Python-Markdown give up (a RecursionError); a form
+    feed pasted from a word processor would stop every feed that carries the bio."""
+    site = community
+    nested = "  - " * 495  # within the length a bio may have
+    for handle, bio in (("ada", f"Ada weaves.\n\n{nested}"), ("bob", "Bob\x0c weaves.")):
+        member = site.members / f"{handle}.md"
+        text = member.read_text()
+        member.write_text(text[: text.rindex("---\n") + 4] + bio + "\n")
+    with caplog.at_level(logging.WARNING):
+        site.build()
+    assert "ada.md: the bio is shown as plain text" in caplog.text
+    page = site.page("members/ada")
+    shown = page.find(class_="member-bio")
+    assert "Ada weaves." in shown.get_text() and shown.get_text().count("-") == 495
+    assert "Bob weaves." in site.page("members/bob").get_text()
+    assert site.page("members/cy").find("h1") is not None
+    for feed in feeds(site.output):
+        titles(feed)  # every feed is well-formed XML
+
+
 HOSTILE_TERMS = ['">', "<!>", "-->", "<->", "'\"", "***"]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from chorus.common.frontmatter import Problem, read_front_matter
+from chorus.common.sanitize import xml_forbidden, xml_safe
 from chorus.common.urls import LOCAL_SCHEME, local_feed_path, web_url
 
 Consent = Literal["link", "excerpt", "full"]
@@ -33,6 +34,10 @@ KEYS = (
 MAX_MEMBER_FILE_BYTES = 64 * 1024
 # A name is shown in every byline, card and feed entry: a line, not a paragraph.
 MAX_NAME_CHARS = 120
+# A bio is a paragraph or two. Markdown's cost grows with the square of some texts' length
+# (a run of "[" takes half a second at this length, minutes at the file cap), and every
+# build renders every bio.
+MAX_BIO_CHARS = 2_000
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 FEDIVERSE_HANDLE = re.compile(
     r"^@?(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
@@ -133,6 +138,8 @@ def read_member(
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         problem("name", "required: the member's display name")
+    elif (forbidden := xml_forbidden(name)) is not None:
+        problem("name", f"holds the character U+{ord(forbidden):04X}, which no feed can carry")
     elif len(name.strip()) > MAX_NAME_CHARS:
         problem(
             "name", f"is {len(name.strip())} characters: a display name is at most {MAX_NAME_CHARS}"
@@ -214,6 +221,16 @@ def read_member(
             tags = []
         tag_filters[key] = frozenset(tag.strip().casefold() for tag in tags)
 
+    # What XML forbids (a stray form feed from a word processor) goes: a member's feeds show the
+    # bio, and one such character would stop their writing.
+    bio = xml_safe(body).strip()
+    if len(bio) > MAX_BIO_CHARS:
+        problem(
+            "bio",
+            f"is {len(bio):,} characters after the front matter: a bio is at most "
+            f"{MAX_BIO_CHARS:,} (a paragraph or two)",
+        )
+
     joined = data.get("joined")
     if isinstance(joined, datetime):
         joined = joined.date()
@@ -233,7 +250,7 @@ def read_member(
             name=name.strip(),
             site=site,
             feeds=tuple(feeds),
-            bio=body.strip(),
+            bio=bio,
             avatar=avatar,
             links=tuple(links),
             fediverse=fediverse,

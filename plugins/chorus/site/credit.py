@@ -164,7 +164,7 @@ def member_views(
             member=member,
             url=expand("url", handle) or "",
             save_as=expand("save_as", handle) or "",
-            bio=render_bio(member.bio, remote_images),
+            bio=_shown_bio(member, remote_images),
             face=(faces or {}).get(handle),
             atom_feed=expand("atom_feed", handle),
             rss_feed=expand("rss_feed", handle),
@@ -191,6 +191,22 @@ def render_bio(text: str, remote_images: str = "link") -> str:
         return ""
     bio = sanitize_html(markdown.markdown(text, output_format="html"))
     return link_remote_images(bio) if remote_images == "link" else bio
+
+
+def _shown_bio(member: Member, remote_images: str) -> str:
+    """``render_bio``, or the bio as plain paragraphs when Markdown cannot render it (Python-
+    Markdown recurses once per level of a nested list, and gives up a few hundred levels
+    down): one member's bio must not stop the build."""
+    try:
+        return render_bio(member.bio, remote_images)
+    except Exception as error:
+        log.warning(
+            "%s: the bio is shown as plain text (Markdown could not render it: %s)",
+            member.source or member.handle,
+            type(error).__name__,
+        )
+        paragraphs = (part.strip() for part in member.bio.split("\n\n"))
+        return "".join(f"<p>{escape(part)}</p>" for part in paragraphs if part)
 
 
 def credit_html(
