@@ -4,6 +4,7 @@ holds nothing a reader (a browser, a feed reader) would refuse or fetch from els
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +183,33 @@ def test_every_tag_and_category_has_a_page_of_its_own(community, caplog):
         shown.add(link.get_text(strip=True))
     assert set(HOSTILE_TERMS) | {'">'} <= {text.lstrip("#") for text in shown}
     assert strict_build(site).returncode == 0
+
+
+def test_a_post_dated_at_the_edge_of_time_is_left_out_and_named(community, caplog):
+    """Hand-edited dates UTC cannot hold, or with no year before them: that post is left out,
+    named; the rest of the site, its sitemap and its activity charts are built."""
+    site = community
+    site.write_settings(SITEURL="https://loom.example", RELATIVE_URLS=False)
+    [ada] = site.posts("ada")
+    text = ada.read_text()
+    edges = {"first": "0001-01-01T00:00:00+05:00", "last": "9999-12-31T23:59:59-05:00"}
+    edited = {}
+    for name, moment in edges.items():
+        path = ada.with_name(f"{name}-of-time-0000{len(edited)}.html")
+        path.write_text(
+            re.sub(
+                r'<meta name="date" content="[^"]*">',
+                f'<meta name="date" content="{moment}">',
+                text,
+            )
+            .replace('name="chorus_id" content="', f'name="chorus_id" content="{name}-')
+            .replace("<title>", f"<title>{name} ")
+        )
+        edited[name] = path
+    with caplog.at_level(logging.ERROR):
+        site.build()
+    for path in edited.values():
+        assert path.name in caplog.text and "is not a post's date" in caplog.text
+    assert (site.output / "sitemap.xml").is_file()
+    assert site.page("members/ada").find("svg") is not None  # the activity chart
+    assert site.page(f"posts/2026/{ada.stem}").find("h1") is not None

@@ -93,6 +93,7 @@ class CuratedHTMLReader(HTMLReader):
         for key in ("date", "modified"):
             if key in metadata:
                 metadata[key] = _in_utc(metadata[key])
+                _check_year(filename, key, metadata[key])
         # Pelican prints titles as HTML; ours are plain text, so escape them once here.
         metadata["title"] = html.escape(plain_text(metadata.get("title", "")), quote=False)
         for key in (
@@ -139,6 +140,23 @@ def _in_utc(moment: Any) -> Any:
     if isinstance(moment, datetime) and moment.utcoffset() == timedelta(0):
         return moment.replace(tzinfo=UTC)
     return moment
+
+
+# Years a post can be dated in: chorus fetch keeps feeds' dates between its own run and years
+# before; a hand-edited file at the edge of what dates can hold would stop the build where its
+# date is shifted (a sitemap's UTC, a year of activity before it).
+POST_YEARS = range(1000, 9000)
+
+
+def _check_year(filename: str, key: str, moment: Any) -> None:
+    if isinstance(moment, datetime) and moment.year not in POST_YEARS:
+        # Said here: Pelican names the file it could not read, but not why (unless DEBUG).
+        reason = (
+            f"{filename}: {key} {moment.isoformat()} is not a post's date (years "
+            f"{POST_YEARS.start} to {POST_YEARS.stop - 1}); the post is left out"
+        )
+        log.error(reason)
+        raise ValueError(reason)
 
 
 def use_curated_reader(readers: Any) -> None:

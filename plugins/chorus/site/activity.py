@@ -61,6 +61,8 @@ def activity(dates: Iterable[date], newest: date, months: int = MONTHS) -> Activ
     for _ in range(months):
         starts.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        if year < date.min.year:  # a post dated in year 1: no months before it to show
+            break
     return Activity(tuple((start, per_month.get(start, 0)) for start in reversed(starts)))
 
 

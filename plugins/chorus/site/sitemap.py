@@ -40,13 +40,18 @@ def page_path(relative_file: str) -> str:
     return re.sub(r"(?:^|(?<=/))index\.html$", "", relative_file)
 
 
-def w3c_datetime(moment: datetime) -> str:
-    """A W3C datetime in UTC, as sitemaps want it (naive times are taken as UTC)."""
+def w3c_datetime(moment: datetime) -> str | None:
+    """A W3C datetime in UTC, as sitemaps want it (naive times are taken as UTC); None for a
+    time UTC cannot hold (the first hours of year 1, the last of 9999)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     # datetime's own strftime: Pelican's dates (SafeDatetime) format through a slow wrapper of
     # theirs, and a sitemap formats one for every page of the site.
-    return datetime.strftime(moment.astimezone(UTC), "%Y-%m-%dT%H:%M:%SZ")
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return datetime.strftime(in_utc, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def sitemap_files(site_url: str, entries: Iterable[SitemapEntry], name: str) -> dict[str, bytes]:
@@ -65,8 +70,8 @@ def sitemap_files(site_url: str, entries: Iterable[SitemapEntry], name: str) -> 
         sitemap = ElementTree.SubElement(index, "sitemap")
         ElementTree.SubElement(sitemap, "loc").text = f"{root}/{part_name}"
         newest = max((e.lastmod for e in part if e.lastmod), default=None)
-        if newest:
-            ElementTree.SubElement(sitemap, "lastmod").text = w3c_datetime(newest)
+        if newest and (lastmod := w3c_datetime(newest)):
+            ElementTree.SubElement(sitemap, "lastmod").text = lastmod
     files[name] = _serialise(index)
     return files
 
@@ -84,8 +89,8 @@ def _urlset(root: str, entries: list[SitemapEntry]) -> bytes:
     for entry in entries:
         url = ElementTree.SubElement(urlset, "url")
         ElementTree.SubElement(url, "loc").text = f"{root}/{entry.path}"
-        if entry.lastmod:
-            ElementTree.SubElement(url, "lastmod").text = w3c_datetime(entry.lastmod)
+        if entry.lastmod and (lastmod := w3c_datetime(entry.lastmod)):
+            ElementTree.SubElement(url, "lastmod").text = lastmod
     return _serialise(urlset)
 
 
