@@ -87,10 +87,23 @@ def test_duplicate_handles_are_errors(site):
     site.member("ada-two", handle="ada", feeds=["https://b.example/f"])
     found = registry(site)
     assert [p.field for p in found.problems] == ["handle"]
-    # Files are read in name order, so "ada-two.md" claims the handle first.
-    assert found.problems[0].path.name == "ada.md"
-    assert "duplicate handle 'ada', already used by ada-two.md" in found.problems[0].message
+    # "ada-two.md" sorts first, but the handle is the file named after it: a new file cannot
+    # take a member's handle by its name.
+    assert found.problems[0].path.name == "ada-two.md"
+    assert "duplicate handle 'ada', already used by ada.md" in found.problems[0].message
     assert list(found.members) == ["ada"]
+    assert found.members["ada"].source.name == "ada.md"
+
+
+def test_a_feed_two_members_list_is_fetched_for_neither(site):
+    site.member("ada", feeds=["https://ada.example/feed.xml", "https://ada.example/notes.xml"])
+    site.member("aaa", feeds=["https://ada.example/feed.xml"])
+    found = registry(site)
+    problems = {(p.path.name, p.field) for p in found.problems}
+    assert problems == {("ada.md", "feeds"), ("aaa.md", "feeds")}
+    assert all("also listed by" in p.message for p in found.problems)
+    assert found.members["ada"].feeds == ("https://ada.example/notes.xml",)
+    assert found.members["aaa"].feeds == ()
 
 
 @pytest.mark.parametrize(

@@ -309,6 +309,12 @@ def preview(site: Site, files: tuple[Path, ...], limit: int) -> None:
             path, content_dir=config.content_dir, local_feeds_dir=config.local_feeds_dir
         )
         problems += found
+        # What the registry found of this file among the others (a feed another lists too).
+        problems += [
+            problem
+            for problem in registry.problems
+            if problem.path.resolve() == path.resolve() and problem not in found
+        ]
         if member is None:
             continue
         for other in registry.members.values():

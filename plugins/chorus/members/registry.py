@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -87,28 +87,53 @@ class Registry:
 def load_registry(
     members_dir: Path, *, content_dir: Path, local_feeds_dir: Path | None = None
 ) -> Registry:
-    """Read and check every ``*.md`` file in ``members_dir``, sorted by file name."""
-    members: dict[str, Member] = {}
-    seen: dict[str, Path] = {}
+    """Read and check every ``*.md`` file in ``members_dir``, sorted by file name.
+
+    A handle two files claim belongs to the file named after it (``zed.md`` for ``zed``), else
+    to the first: a new file cannot take a member's handle by sorting before theirs. A feed two
+    members list is fetched for neither until an editor says whose it is: otherwise the first
+    in file order would be given the other's posts."""
     problems: list[Problem] = []
+    claims: dict[str, list[Member]] = {}
     for path in sorted(members_dir.glob("*.md")) if members_dir.is_dir() else []:
         member, found = read_member(path, content_dir=content_dir, local_feeds_dir=local_feeds_dir)
         problems.extend(found)
-        if member is None:
+        if member is not None:
+            claims.setdefault(member.handle.casefold(), []).append(member)
+    members: dict[str, Member] = {}
+    for handle, claimants in claims.items():
+        owner = next((m for m in claimants if _file_handle(m) == handle), claimants[0])
+        members[owner.handle] = owner
+        for other in claimants:
+            if other is not owner:
+                message = f"duplicate handle {other.handle!r}, already used by {owner.source.name}"
+                problems.append(Problem(other.source, "handle", message))
+    listed: dict[str, list[Member]] = {}
+    for member in members.values():
+        for url in member.feeds:
+            listed.setdefault(url, []).append(member)
+    for url, listers in listed.items():
+        if len(listers) < 2:
             continue
-        first = seen.get(member.handle.casefold())
-        if first is not None:
+        for member in listers:
+            others = ", ".join(m.source.name for m in listers if m is not member)
             problems.append(
                 Problem(
-                    path,
-                    "handle",
-                    f"duplicate handle {member.handle!r}, already used by {first.name}",
+                    member.source,
+                    "feeds",
+                    f"{url} is also listed by {others}: a feed belongs to one member; it is "
+                    "fetched for neither until one file lists it",
                 )
             )
-            continue
-        seen[member.handle.casefold()] = path
-        members[member.handle] = member
+            members[member.handle] = replace(
+                members[member.handle],
+                feeds=tuple(f for f in members[member.handle].feeds if f != url),
+            )
     return Registry(members, tuple(problems))
+
+
+def _file_handle(member: Member) -> str:
+    return member.source.stem.casefold() if member.source else ""
 
 
 def read_member(
