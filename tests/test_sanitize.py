@@ -736,3 +736,86 @@ def test_tidying_keeps_what_means_something(fragment: str) -> None:
     assert len(soup.find_all(["a", "img", "td"])) == len(
         BeautifulSoup(fragment, "html.parser").find_all(["a", "img", "td"])
     )
+
+
+# Deep nesting (audit r2): html5ever and the empty-block tidying each cost a pass over the open
+# elements per level, N^2 for N levels; these would take minutes, and now take well under one.
+DEEP = 100_000
+
+
+def test_deeply_nested_empty_blocks_leave_only_the_text_around_them() -> None:
+    fragment = "<p>Real text.</p>" + "<div>" * DEEP + "</div>" * DEEP + "<p>After.</p>"
+    assert sanitize_html(fragment) == "<p>Real text.</p><p>After.</p>"
+    assert plain_text(fragment) == "Real text. After."
+
+
+def test_deeply_nested_blocks_keep_their_word_within_the_depth_bound() -> None:
+    output = sanitize_html("<blockquote>" * DEEP + "word" + "</blockquote>" * DEEP + "<p>x</p>")
+    soup = BeautifulSoup(output, "html.parser")
+    assert soup.get_text() == "wordx"
+    assert len(soup.find_all("blockquote")) == sanitize.MAX_DEPTH
+    assert soup.find("p").parent is soup  # what follows the nest is not inside it
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<ul><li>" * DEEP + "item",  # unclosed, nested lists
+        "<table><tr><td>" * (DEEP // 4) + "cell",
+        "".join(f'<b lang="{i % 997}">' for i in range(DEEP)) + "bold",
+        # HTML inside SVG, where "<div/>" opens a <div> as anywhere in HTML
+        "<p>before</p><svg><foreignObject>" + "<div/>" * DEEP + "dropped with the svg",
+    ],
+)
+def test_other_deep_nesting_is_bounded_too(fragment: str) -> None:
+    output = sanitize_html(fragment)
+    assert_inert(output)
+    assert output.count("<") <= 4 * sanitize.MAX_DEPTH
+    text = BeautifulSoup(output, "html.parser").get_text()
+    assert text.endswith(("item", "cell", "bold", "before"))
+
+
+def test_moderately_nested_content_is_unchanged() -> None:
+    inner = '<p>Deep <em>text</em> <a href="https://example.org/">link</a>.</p><p> </p><div></div>'
+    fragment = "<div><blockquote>" * 25 + inner + "</blockquote></div>" * 25
+    expected = (
+        "<div><blockquote>"
+        * 25
+        + '<p>Deep <em>text</em> <a href="https://example.org/" rel="noopener noreferrer">link</a>.'
+        "</p>" + "</blockquote></div>" * 25
+    )
+    assert sanitize.sanitize_html(fragment) == expected
+    assert sanitize._bound_depth(fragment) is fragment
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<p>one<p>two<p>three" * 200,  # unclosed paragraphs close each other
+        "<ul>" + "<li>item" * 600 + "</ul>",
+        "<dl>" + "<dt>term<dd>definition" * 300 + "</dl>",
+        "<table>" + "<tr><td>a<td>b" * 300 + "</table>",
+        "<select>" + "<option>o" * 600 + "</select><p>after</p>",
+        "<p><b>bold</p>" * 30 + "<p>plain</p>" * 300,
+        "<svg>" + '<path d="M0 0"/>' * 600 + "</svg><p>after</p>",
+        "<h2>a<h3>b" * 300,
+    ],
+)
+def test_long_flat_sloppy_markup_is_not_mistaken_for_deep(fragment: str) -> None:
+    assert sanitize._bound_depth(fragment) is fragment
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        "<div> <p>\n</p><br> <span></span></div>",
+        '<div lang="en"><p> </p>x</div><li><br></li>',
+        "</div><p> </p></div>",  # a part after a <pre>: closes what it did not open
+        "<p><em></em></p><blockquote><figure> </figure></blockquote>",
+    ],
+)
+def test_empty_blocks_go_in_one_pass_as_in_one_pass_per_layer(part: str) -> None:
+    expected, emptied = part, 1
+    while emptied:
+        expected, emptied = sanitize._EMPTY_BLOCK.subn("", expected)
+    assert sanitize._drop_empty_blocks(part) == expected
