@@ -38,6 +38,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from chorus.common import sanitize
+from chorus.fetch import fastparse
+from chorus.fetch import parse as parse_module
 from chorus.fetch.entries import Entry, FeedError, ParsedFeed
 from chorus.fetch.parse import parse_feed
 from conftest import FEEDS, FeedServer
@@ -364,3 +366,289 @@ def test_entries_without_id_or_link_are_named_by_what_they_say() -> None:
     edited = path.read_bytes().replace(b"Sponsor: Globex", b"Sponsor: Globez")
     again = parse_feed(edited, expect["url"], {"Content-Type": "application/atom+xml"})
     assert [entry.id for entry in again.entries][:2] == ids[:2] and again.entries[2].id != ids[2]
+
+
+# One bad entry costs that entry, never the feed -------------------------------------------
+
+
+def three_entry_json(middle: dict[str, Any]) -> bytes:
+    """A JSON Feed whose first and last entries are fine, with ``middle`` between them."""
+    items = [
+        {"id": "a", "url": "https://example.org/a", "title": "A", "content_html": "<p>a</p>",
+         "date_published": "2020-01-01T00:00:00Z"},
+        {"id": "b", "url": "https://example.org/b", "title": "B", "content_html": "<p>b</p>",
+         "date_published": "2020-01-02T00:00:00Z", **middle},
+        {"id": "c", "url": "https://example.org/c", "title": "C", "content_html": "<p>c</p>",
+         "date_published": "2020-01-03T00:00:00Z"},
+    ]  # fmt: skip
+    # ensure_ascii (the default) writes a lone surrogate as the escape "\ud800", as JSON may.
+    return json.dumps({**JSON_FEED, "items": items}).encode()
+
+
+def html_of(entry: Entry) -> str:
+    """An entry's HTML: its content, or (an RSS <description>) its summary."""
+    return entry.content_html or entry.summary_html
+
+
+def assert_first_and_last_intact(feed: ParsedFeed) -> None:
+    by_id = {entry.id: entry for entry in feed.entries}
+    for name, day in (("a", 1), ("c", 3)):
+        entry = by_id[name]
+        assert (entry.link, entry.title) == (f"https://example.org/{name}", name.upper())
+        assert html_of(entry) == f"<p>{name}</p>"
+        assert entry.published == datetime(2020, 1, day, tzinfo=UTC)
+    for entry in feed.entries:
+        assert_well_formed_entry(entry)
+        for text in (entry.id, entry.link, entry.title, entry.content_html, entry.summary_html):
+            text.encode("utf-8")  # no lone surrogate: each can be written out
+
+
+# Each of these once raised out of the parser, and every entry of the feed was lost with it.
+POISONS = {
+    "date-year-1-ahead-of-utc": {"date_published": "0001-01-01T00:00:00+05:00"},
+    "date-year-9999-behind-utc": {"date_published": "9999-12-31T23:59:59-05:00"},
+    "modified-year-1-ahead-of-utc": {"date_modified": "0001-01-01T00:00:00+14:00"},
+    "surrogate-in-content-html": {"content_html": "<p>x\ud800y</p>"},
+    "surrogate-in-content-text": {"content_html": None, "content_text": "x\udfffy"},
+    "surrogate-in-url": {"url": "https://example.org/b\ud800"},
+    "surrogate-in-title-summary-author-tags": {
+        "title": "B\ud800",
+        "summary": "s\ud800",
+        "authors": [{"name": "Bo\ud800b"}],
+        "tags": ["t\ud800"],
+    },
+    "surrogate-in-id": {"id": "b\udc00"},
+    "surrogate-in-attachment": {
+        "attachments": [{"url": "https://example.org/\ud800.mp3", "mime_type": "audio/\ud800"}]
+    },
+}
+
+
+@pytest.mark.parametrize("middle", list(POISONS.values()), ids=list(POISONS))
+def test_json_feed_entry_with_a_poisoned_value_costs_nothing_else(middle: dict[str, Any]) -> None:
+    """The poisoned value is read as nothing (an impossible date: undated) or without the lone
+    surrogate; the entry gives its post, and the other two are as they were."""
+    feed = parse_feed(three_entry_json(middle), DEFAULT_URL, {})
+    assert len(feed.entries) == 3 and feed.skipped == 0
+    assert_first_and_last_intact(feed)
+    middle_entry = feed.entries[1]
+    # The id as before (xml_safe always took a surrogate out of an id): the post keeps it.
+    assert (middle_entry.id, middle_entry.link, middle_entry.title) == (
+        "b",
+        "https://example.org/b",
+        "B",
+    )
+    if "authors" in middle:
+        assert (middle_entry.author, middle_entry.tags) == ("Bob", ("t",))
+        assert middle_entry.summary_html == "<p>s</p>"
+    if "content_text" in middle:
+        assert middle_entry.content_html == "<p>xy</p>"
+    if "attachments" in middle:
+        assert [(e.url, e.type) for e in middle_entry.enclosures] == [
+            ("https://example.org/.mp3", "")
+        ]
+    if any(key.startswith("date") for key in middle):
+        assert (middle_entry.published, middle_entry.updated) == (
+            None if "date_published" in middle else datetime(2020, 1, 2, tzinfo=UTC),
+            None,
+        )
+    if middle.get("content_html"):
+        assert middle_entry.content_html == "<p>xy</p>"
+
+
+def test_json_feed_surrogates_in_the_feeds_own_fields_are_taken_out() -> None:
+    document = {**JSON_FEED, "title": "J\ud800", "home_page_url": "https://example.org/\udbff"}
+    feed = parse_feed(json.dumps(document).encode(), DEFAULT_URL, {})
+    assert feed.title == "J"
+    assert feed.site == "https://example.org/"
+
+
+def test_json_feed_surrogate_pair_escapes_stay_one_character() -> None:
+    body = three_entry_json({"title": "smile \ud83d\ude00"})
+    assert b"\\ud83d\\ude00" in body
+    assert parse_feed(body, DEFAULT_URL, {}).entries[1].title == "smile \U0001f600"
+
+
+def test_json_feed_integer_too_long_to_convert_is_a_feed_error() -> None:
+    body = b'{"items": [{"id": ' + b"9" * 5000 + b', "url": "https://example.org/1"}]}'
+    with pytest.raises(FeedError, match="JSON Feed"):
+        parse_feed(body, DEFAULT_URL, {})
+
+
+RSS_ONE_BAD_OF_THREE = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>T</title><link>https://example.org/</link>
+<item><title>A</title><link>https://example.org/a</link><guid>a</guid>
+<description>&lt;p&gt;a&lt;/p&gt;</description>
+<pubDate>Wed, 01 Jan 2020 00:00:00 GMT</pubDate></item>
+<item><title>B</title><link>https://example.org/b</link><guid>b</guid>
+<description>&lt;p&gt;POISON&lt;/p&gt;</description><pubDate>{date}</pubDate></item>
+<item><title>C</title><link>https://example.org/c</link><guid>c</guid>
+<description>&lt;p&gt;c&lt;/p&gt;</description>
+<pubDate>Fri, 03 Jan 2020 00:00:00 GMT</pubDate></item>
+</channel></rss>{tail}
+"""
+ATOM_ONE_BAD_OF_THREE = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>
+<link href="https://example.org/"/><updated>2020-01-03T00:00:00Z</updated>
+<entry><title>A</title><id>a</id><link href="https://example.org/a"/>
+<content type="html">&lt;p&gt;a&lt;/p&gt;</content><published>2020-01-01T00:00:00Z</published>
+<updated>2020-01-01T00:00:00Z</updated></entry>
+<entry><title>B</title><id>b</id><link href="https://example.org/b"/>
+<content type="html">&lt;p&gt;POISON&lt;/p&gt;</content><published>{date}</published>
+<updated>{date}</updated></entry>
+<entry><title>C</title><id>c</id><link href="https://example.org/c"/>
+<content type="html">&lt;p&gt;c&lt;/p&gt;</content><published>2020-01-03T00:00:00Z</published>
+<updated>2020-01-03T00:00:00Z</updated></entry>
+</feed>{tail}
+"""
+XML_FEEDS = {"rss": RSS_ONE_BAD_OF_THREE, "atom": ATOM_ONE_BAD_OF_THREE}
+# Dates at the edges of what a datetime holds, which an offset takes past them.
+EDGE_DATES = {
+    "rss": ["Fri, 31 Dec 9999 23:59:59 -0500", "Mon, 01 Jan 0001 00:00:00 +0500",
+            "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"],
+    "atom": ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00",
+             "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-12:00"],
+}  # fmt: skip
+
+
+def xml_feed(kind: str, date: str, *, well_formed: bool = True) -> bytes:
+    # A stray "<" after the root makes the document one for feedparser's loose parser.
+    return XML_FEEDS[kind].format(date=date, tail="" if well_formed else "<").encode()
+
+
+def parse_xml(body: bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> ParsedFeed:
+    """parse_feed of an XML body, on the fast path or (fast=False) with feedparser."""
+    with monkeypatch.context() as patch:
+        if not fast:
+            patch.setattr(fastparse, "parse", lambda body, headers: None)
+        return parse_feed(body, DEFAULT_URL, {"Content-Type": "application/xml"})
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "feedparser"])
+@pytest.mark.parametrize(
+    ("kind", "date"), [(kind, date) for kind, dates in EDGE_DATES.items() for date in dates]
+)
+def test_xml_entry_dated_at_the_edge_of_time_does_not_fail_the_feed(
+    kind: str, date: str, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = xml_feed(kind, date)
+    assert (fastparse.parse(body, {"content-type": "application/xml"}) is not None) is True
+    feed = parse_xml(body, fast=fast, monkeypatch=monkeypatch)
+    assert [e.id for e in feed.entries] == ["a", "b", "c"] and feed.skipped == 0
+    assert [e.title for e in feed.entries] == ["A", "B", "C"]
+    assert feed.entries[1].published is None or feed.entries[1].published.year < 9999
+
+
+@pytest.mark.parametrize("reference", ["&#xD800;", "&#xdfff;", "&#55296;", "&#x110000;",
+                                       "&#99999999999999999999;"])  # fmt: skip
+def test_xml_character_reference_to_a_surrogate_does_not_fail_the_feed(reference: str) -> None:
+    """XML forbids such a reference, so the document goes to feedparser's loose parser, whose
+    chr() of it once raised out of feedparser and lost the whole feed."""
+    template = RSS_ONE_BAD_OF_THREE.replace("<title>B</title>", f"<title>B{reference}</title>")
+    template = template.replace("POISON", f"x{reference}y")
+    body = template.format(date="Thu, 02 Jan 2020 00:00:00 GMT", tail="").encode()
+    feed = parse_feed(body, DEFAULT_URL, {"Content-Type": "application/xml"})
+    assert [e.id for e in feed.entries] == ["a", "b", "c"]
+    assert feed.entries[1].title == "B\ufffd"
+    assert html_of(feed.entries[1]) == "<p>x\ufffdy</p>"
+    assert_first_and_last_intact(feed)
+
+
+def break_on_poison(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make reading an entry whose HTML says POISON raise, as an unforeseen bug would."""
+    sanitize_html = parse_module.sanitize_html
+
+    def failing(fragment: str, base: str | None = None) -> str:
+        if "POISON" in fragment:
+            raise RuntimeError("boom [/x] in the sanitizer")
+        return sanitize_html(fragment, base)
+
+    monkeypatch.setattr(parse_module, "sanitize_html", failing)
+
+
+def assert_middle_left_out(feed: ParsedFeed, label: str = "b") -> None:
+    assert [e.id for e in feed.entries] == ["a", "c"]
+    assert_first_and_last_intact(feed)
+    assert feed.skipped == 1
+    assert feed.left_out.unreadable == 1
+    # What the fetch report (and chorus members preview) print under "skipped": which entry,
+    # and why; its brackets made parentheses, as the report is printed as console markup.
+    assert feed.left_out.notes() == (
+        "1 entry could not be read, so it was left out "
+        f"(entry 2 ({label}): RuntimeError: boom (/x) in the sanitizer)",
+    )
+
+
+def test_json_feed_entry_that_fails_to_read_is_left_out_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    break_on_poison(monkeypatch)
+    body = three_entry_json({"content_html": "<p>POISON</p>"})
+    assert_middle_left_out(parse_feed(body, DEFAULT_URL, {}))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "feedparser"])
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_xml_entry_that_fails_to_read_is_left_out_with_the_reason(
+    kind: str, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    break_on_poison(monkeypatch)
+    body = xml_feed(kind, "2020-01-02T00:00:00Z" if kind == "atom" else "Thu, 02 Jan 2020")
+    assert_middle_left_out(parse_xml(body, fast=fast, monkeypatch=monkeypatch))
+
+
+def test_xml_entry_fails_to_read_in_a_feed_for_the_loose_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    break_on_poison(monkeypatch)
+    body = xml_feed("rss", "Thu, 02 Jan 2020 00:00:00 GMT", well_formed=False)
+    assert fastparse.parse(body, {"content-type": "application/xml"}) is None
+    feed = parse_feed(body, DEFAULT_URL, {"Content-Type": "application/xml"})
+    assert feed.warning  # feedparser's bozo reason, as for any feed it reads loosely
+    assert_middle_left_out(feed)
+
+
+def test_unreadable_entries_are_counted_and_the_first_few_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    break_on_poison(monkeypatch)
+    items = [
+        {"id": str(n), "url": f"https://example.org/{n}", "content_html": "POISON"}
+        for n in range(1, 6)
+    ]
+    feed = parse_feed(json.dumps({**JSON_FEED, "items": items}).encode(), DEFAULT_URL, {})
+    assert feed.entries == () and feed.skipped == 5
+    (note,) = feed.left_out.notes()
+    assert note.startswith("5 entries could not be read, so they were left out (entry 1 (1): ")
+    assert "entry 3 (3)" in note and "entry 4" not in note and note.endswith("; and 2 more)")
+
+
+def test_entry_whose_date_fails_to_read_under_the_cap_is_left_out_not_the_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ranking entries for the per-feed cap reads their dates first: that cannot fail the
+    feed either."""
+    iso_date = parse_module._iso_date
+
+    def failing(value: Any, now: datetime) -> datetime | None:
+        if value == "2020-01-02T00:00:00Z":
+            raise RuntimeError("bad date")
+        return iso_date(value, now)
+
+    monkeypatch.setattr(parse_module, "_iso_date", failing)
+    feed = parse_feed(three_entry_json({}), DEFAULT_URL, {}, max_entries=2)
+    assert [e.id for e in feed.entries] == ["a", "c"]
+    assert (feed.left_out.unreadable, feed.left_out.over_cap) == (0, 1)  # b ranked undated
+
+
+def test_fast_path_bug_falls_back_to_feedparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception inside the fast path costs its speed only: feedparser reads the feed."""
+
+    def failing(text: str) -> Any:
+        raise RuntimeError("fast path bug")
+
+    monkeypatch.setattr(fastparse, "_parse_date", failing)
+    body = xml_feed("atom", "2020-01-02T00:00:00Z")
+    assert fastparse.parse(body, {"content-type": "application/xml"}) is None
+    feed = parse_feed(body, DEFAULT_URL, {"Content-Type": "application/xml"})
+    assert [e.id for e in feed.entries] == ["a", "b", "c"]

@@ -50,10 +50,15 @@ class LeftOut:
     duplicates: int = 0  # the same id (or, with none, the same link) as an earlier entry
     over_cap: int = 0  # entries past the per-feed cap, the oldest ones
     cap: int = 0  # the per-feed cap, CHORUS_MAX_ENTRIES_PER_FEED
+    # Entries that could not be read at all (reading them raised): one such entry costs
+    # itself, never the feed. ``unreadable`` counts them; ``errors`` says why, for the first
+    # few, each as "entry N (its id): ExceptionType: message".
+    unreadable: int = 0
+    errors: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
-        return self.unlinked + self.duplicates + self.over_cap
+        return self.unlinked + self.duplicates + self.over_cap + self.unreadable
 
     def notes(self) -> tuple[str, ...]:
         """Why entries were left out, one note a reason: what ``chorus fetch`` and
@@ -77,6 +82,15 @@ class LeftOut:
             notes.append(
                 f"{duplicates} in the feed (the same id as an earlier entry, or with no id "
                 "the same link)"
+            )
+        if self.unreadable:
+            reasons = "; ".join(self.errors)
+            more = self.unreadable - len(self.errors)
+            if more > 0:
+                reasons += f"; and {more:,} more"
+            notes.append(
+                f"{_entries(self.unreadable)} could not be read, so "
+                f"{'they were' if self.unreadable != 1 else 'it was'} left out ({reasons})"
             )
         return tuple(notes)
 

@@ -6,6 +6,7 @@ import hashlib
 import html
 import io
 import json
+import logging
 import re
 import time
 import zlib
@@ -39,7 +40,13 @@ _BARE_ID = re.compile(r"[\w.~-]{1,200}")
 # The id of an entry that has neither an id nor a link of its own: a digest of what it says.
 # No URI scheme, so that it names a post within its own feed only, never another member's.
 CONTENT_ID_PREFIX = "chorus-entry-"
+MAX_ENTRY_ERRORS = 3  # how many unreadable entries the fetch report names, with why
+# A JSON string's "\ud800" escape is a lone surrogate once decoded (a pair becomes one character).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A character reference XML forbids: to a surrogate, or past U+10FFFF (see _feedparser_safe).
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 _Item = TypeVar("_Item")
+log = logging.getLogger(__name__)
 
 
 def parse_feed(
@@ -82,6 +89,59 @@ def parse_compressed_feed(
     return parse_feed(zlib.decompress(compressed), url, headers, **options)
 
 
+def _feedparser_safe(body: bytes) -> bytes:
+    """``body`` with the character references that would crash feedparser made U+FFFD.
+
+    A document that is not well-formed XML goes to feedparser's loose parser, which turns
+    ``&#xD800;`` (a lone surrogate) or ``&#x110000;`` into a character with ``chr()`` and
+    encodes it as UTF-8: that raises out of ``feedparser.parse``, and every entry of the feed
+    is lost. XML forbids such references, so no document the fast path reads holds one (lxml
+    refuses it); here they become U+FFFD, as an HTML parser makes them. Only ASCII-compatible
+    encodings are covered, which is what feeds are in practice."""
+    if b"&#" not in body:
+        return body
+
+    def safe(match: re.Match[bytes]) -> bytes:
+        hexadecimal, decimal = match.groups()
+        digits = hexadecimal or decimal
+        if len(digits.lstrip(b"0")) > 8:  # past U+10FFFF whatever it says (and int() limits)
+            return b"&#xFFFD;"
+        code = int(digits, 16) if hexadecimal else int(digits)
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match[0]
+
+    return _CHARREF.sub(safe, body)
+
+
+def _without_surrogates(document: Any) -> Any:
+    """``document`` (parsed JSON) with every lone surrogate taken out of its strings.
+
+    JSON can carry what no Unicode text can: ``"\\ud800"`` decodes to a lone surrogate, which
+    UTF-8 cannot encode, so the sanitizer (nh3), the URL handling and the post writer would
+    all raise on it. This is where text is first taken from a JSON Feed, so it is cleaned
+    here, once, for every field. Taken out, not replaced: the fields that never raised on one
+    (an id, a title) always had it taken out by xml_safe, so their posts keep their ids.
+    (XML cannot carry one: see _feedparser_safe.) Iterative, as ``json.loads`` accepts
+    nesting deeper than a recursive walk would."""
+    if isinstance(document, str):
+        return _SURROGATE.sub("", document)
+    pending = [document] if isinstance(document, dict | list) else []
+    while pending:
+        node = pending.pop()
+        pairs = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        for key, value in pairs:
+            if isinstance(value, str):
+                if _SURROGATE.search(value):
+                    node[key] = _SURROGATE.sub("", value)
+            elif isinstance(value, dict | list):
+                pending.append(value)
+        if isinstance(node, dict) and any(_SURROGATE.search(key) for key in node):
+            # Keys too: an unknown key is never read, but one of ours may be spelled so.
+            cleaned = {_SURROGATE.sub("", key): value for key, value in node.items()}
+            node.clear()
+            node.update(cleaned)
+    return document
+
+
 def _looks_like_json(body: bytes, content_type: str) -> bool:
     if "json" in content_type.lower():
         return True
@@ -97,7 +157,7 @@ def _parse_xml_feed(
     # so feedparser's own passes (two thirds of its parse time, shared/MEASURED.md) are off.
     response_headers = {**headers, "content-location": url}
     parsed = fastparse.parse(body, response_headers) or feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(_feedparser_safe(body)),
         response_headers=response_headers,
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -110,9 +170,13 @@ def _parse_xml_feed(
     feed_author = _person(feed)
     atom = parsed.get("version", "").startswith("atom")
     context = _FeedContext(url, _hosts(site, url), body)
-    kept = _newest(parsed.entries, max_entries, lambda raw: _xml_date(raw, now))
+    numbered = list(enumerate(parsed.entries, 1))
+    kept = _newest(numbered, max_entries, lambda item: _xml_date(item[1], now))
     entries, left_out = _normalise_all(
-        (_xml_entry(raw, context, feed_author, atom, now) for raw in kept),
+        kept,
+        lambda raw: _xml_entry(raw, context, feed_author, atom, now),
+        lambda raw: _xml_id(raw, context)[0] or _str(raw.get("link")),  # as the feed says
+        url=url,
         over_cap=len(parsed.entries) - len(kept),
         cap=max_entries,
     )
@@ -302,10 +366,20 @@ def _newest(
     feed is kept."""
     if len(items) <= cap:
         return list(items)
-    dates = [date(item) for item in items]
+    dates = [_date_or_none(date, item) for item in items]
     oldest = datetime.min.replace(tzinfo=UTC)
     ranked = sorted(range(len(items)), key=lambda i: (dates[i] or oldest, -i), reverse=True)
     return [items[i] for i in sorted(ranked[:cap])]
+
+
+def _date_or_none(date: Callable[[_Item], datetime | None], item: _Item) -> datetime | None:
+    """An item's date for ranking it; one that cannot be read ranks it as undated. The entry
+    is not lost unreported: kept, reading it fails and reports it as unreadable; past the cap,
+    it is counted with the entries over the cap."""
+    try:
+        return date(item)
+    except Exception:
+        return None
 
 
 def _xml_date(raw: Any, now: datetime) -> datetime | None:
@@ -335,7 +409,7 @@ def _struct_date(value: time.struct_time | None, now: datetime) -> datetime | No
         return None
     try:
         date = datetime(*value[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # year 0 or 10000, after the offset
         return None
     return _plausible(date, now)
 
@@ -346,8 +420,8 @@ def _plausible(date: datetime, now: datetime) -> datetime | None:
 
 def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) -> ParsedFeed:
     try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = _without_surrogates(json.loads(body.decode("utf-8-sig")))
+    except ValueError as error:  # undecodable, not JSON, or an integer of 4,300+ digits
         raise FeedError(f"not a readable JSON Feed: {error}") from None
     except RecursionError:
         raise FeedError("not a readable JSON Feed: nested too deeply") from None
@@ -366,13 +440,17 @@ def _parse_json_feed(body: bytes, url: str, *, max_entries: int, now: datetime) 
     feed_authors = _json_authors(document)
     items = [item for item in document["items"] if isinstance(item, dict)]
     context = _FeedContext(url, _hosts(site, url), body)
+    numbered = list(enumerate(items, 1))
     kept = _newest(
-        items,
+        numbered,
         max_entries,
-        lambda item: _iso_date(item.get("date_published") or item.get("date_modified"), now),
+        lambda i: _iso_date(i[1].get("date_published") or i[1].get("date_modified"), now),
     )
     entries, left_out = _normalise_all(
-        (_json_entry(item, context, feed_authors, now) for item in kept),
+        kept,
+        lambda item: _json_entry(item, context, feed_authors, now),
+        lambda item: _json_id(item.get("id")) or _str(item.get("url")),
+        url=url,
         over_cap=len(items) - len(kept),
         cap=max_entries,
     )
@@ -454,11 +532,12 @@ def _iso_date(value: Any, now: datetime) -> datetime | None:
         return None
     try:
         date = datetime.fromisoformat(value.strip().upper())  # RFC 3339 allows "t" and "z"
-    except ValueError:
+        if date.tzinfo is None:
+            date = date.replace(tzinfo=UTC)
+        date = date.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00:00+05:00 in UTC
         return None
-    if date.tzinfo is None:
-        date = date.replace(tzinfo=UTC)
-    return _plausible(date.astimezone(UTC), now)
+    return _plausible(date, now)
 
 
 def _entry(
@@ -529,13 +608,34 @@ def _name(value: Any) -> str | None:
 
 
 def _normalise_all(
-    candidates: Iterable[Entry | None], *, over_cap: int, cap: int
+    items: Iterable[tuple[int, _Item]],
+    read: Callable[[_Item], Entry | None],
+    label: Callable[[_Item], str],
+    *,
+    url: str,
+    over_cap: int,
+    cap: int,
 ) -> tuple[tuple[Entry, ...], LeftOut]:
-    """The usable entries, and the others counted by why they give no post."""
+    """The usable entries of ``items`` (each with its place in the feed) as ``read`` makes
+    them, and the others counted by why they give no post.
+
+    One entry that cannot be read (``read`` raises: a value no check foresaw, a bug) costs
+    that entry alone: it is left out, counted as unreadable, and the fetch report says which
+    and why; the traceback goes to the log. Every other entry of the feed still gives its post.
+    """
     entries: list[Entry] = []
     ids: set[str] = set()
-    unlinked = duplicates = 0
-    for entry in candidates:
+    unlinked = duplicates = unreadable = 0
+    errors: list[str] = []
+    for place, item in items:
+        try:
+            entry = read(item)
+        except Exception as error:
+            unreadable += 1
+            log.info("%s: entry %d left out, unreadable", url, place, exc_info=True)
+            if len(errors) < MAX_ENTRY_ERRORS:
+                errors.append(_unreadable(place, item, label, error))
+            continue
         if entry is None:
             unlinked += 1
         elif entry.id in ids:
@@ -543,8 +643,31 @@ def _normalise_all(
         else:
             ids.add(entry.id)
             entries.append(entry)
-    left_out = LeftOut(unlinked, duplicates, over_cap, cap if over_cap else 0)
+    left_out = LeftOut(
+        unlinked, duplicates, over_cap, cap if over_cap else 0, unreadable, tuple(errors)
+    )
     return tuple(entries), left_out
+
+
+def _unreadable(place: int, item: Any, label: Callable[[Any], str], error: Exception) -> str:
+    """Why an entry was left out, for the fetch report: "entry 2 (its id): Error: message".
+
+    Square brackets become parentheses: the report is printed as console markup, and the id
+    and the message come from the feed."""
+
+    def clean(text: str, length: int) -> str:
+        return " ".join(_SURROGATE.sub("", text).split())[:length]
+
+    try:
+        name = clean(label(item), 100)
+    except Exception:
+        name = ""
+    try:
+        message = clean(f"{type(error).__name__}: {error}", 200)
+    except Exception:  # an exception whose message cannot be made is still named
+        message = type(error).__name__
+    text = f"entry {place}{f' ({name})' if name else ''}: {message}"
+    return text.translate(str.maketrans("[]", "()"))
 
 
 def _title(value: str, html: bool) -> str:
