@@ -649,6 +649,7 @@ def test_a_list_line_goes_to_its_one_address_or_is_refused(sending, cli, inbox, 
         b"d@attacker.example <e@example.org>\n"
         b'"Bcc: f@attacker.example" <named@example.org>\n'
         b"crlf@example.org\r\n"
+        b"Ren\xe9 <latin1@example.org>\n"  # saved in Latin-1: that line, not the send
     )
     result = cli("newsletter", "send", "--subscribers", str(listed))
     output = " ".join(result.output.split())
@@ -657,6 +658,7 @@ def test_a_list_line_goes_to_its_one_address_or_is_refused(sending, cli, inbox, 
         "first@example.org",
         "named@example.org",
     ]
+    assert "hostile.txt:8: not UTF-8" in output
     assert "hostile.txt:2:" in output and "control character (CR)" in output
     assert "hostile.txt:3:" in output and "holds 2 addresses" in output
     assert "hostile.txt:4:" in output and "is a group" in output

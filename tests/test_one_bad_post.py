@@ -213,3 +213,22 @@ def test_a_post_dated_at_the_edge_of_time_is_left_out_and_named(community, caplo
     assert (site.output / "sitemap.xml").is_file()
     assert site.page("members/ada").find("svg") is not None  # the activity chart
     assert site.page(f"posts/2026/{ada.stem}").find("h1") is not None
+
+
+def test_a_hand_edited_post_with_endless_tags_or_title_costs_only_itself(community, caplog):
+    """chorus fetch writes at most 20 tags and 300 characters of title; a file edited by hand
+    is cut at 100 tags and 1,000 characters, named, instead of a page per tag or a slug of
+    a million characters."""
+    site = community
+    [ada] = site.posts("ada")
+    tags = ", ".join(f"tag{number}" for number in range(5_000))
+    text = re.sub(r'<meta name="tags" content="[^"]*">\n?', "", ada.read_text())
+    text = re.sub(r'<meta name="slug" content="[^"]*">\n?', "", text)
+    text = text.replace("</head>", f'<meta name="tags" content="{tags}">\n</head>')
+    ada.write_text(text.replace("<title>Ada on looms", "<title>" + "Looms " * 20_000))
+    with caplog.at_level(logging.WARNING):
+        site.build()
+    assert f"{ada.name}: 5000 tags, of which the first 100 are kept" in caplog.text
+    assert f"{ada.name}: the title is cut to 1000 characters" in caplog.text
+    assert len(list((site.output / "tag").glob("tag[0-9]*.html"))) == 100
+    assert "Looms Looms" in (site.output / "index.html").read_text()  # listed, if no page

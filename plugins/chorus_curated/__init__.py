@@ -95,7 +95,17 @@ class CuratedHTMLReader(HTMLReader):
                 metadata[key] = _in_utc(metadata[key])
                 _check_year(filename, key, metadata[key])
         # Pelican prints titles as HTML; ours are plain text, so escape them once here.
-        metadata["title"] = html.escape(plain_text(metadata.get("title", "")), quote=False)
+        title = plain_text(metadata.get("title", ""))
+        if len(title) > MAX_TITLE_CHARS:
+            log.warning("%s: the title is cut to %d characters", filename, MAX_TITLE_CHARS)
+            title = title[:MAX_TITLE_CHARS]
+        metadata["title"] = html.escape(title, quote=False)
+        tags = metadata.get("tags")
+        if isinstance(tags, list) and len(tags) > MAX_TAGS:
+            log.warning(
+                "%s: %d tags, of which the first %d are kept", filename, len(tags), MAX_TAGS
+            )
+            metadata["tags"] = tags[:MAX_TAGS]
         for key in (
             "chorus_original_url",
             "chorus_feed_url",
@@ -142,6 +152,11 @@ def _in_utc(moment: Any) -> Any:
     return moment
 
 
+# More than chorus fetch ever writes (300 characters, 20 tags), for files edited by hand; what
+# is longer would cost every page that lists the post (a million-character title is slugified,
+# a hundred thousand tags each get a page).
+MAX_TITLE_CHARS = 1_000
+MAX_TAGS = 100
 # Years a post can be dated in: chorus fetch keeps feeds' dates between its own run and years
 # before; a hand-edited file at the edge of what dates can hold would stop the build where its
 # date is shifted (a sitemap's UTC, a year of activity before it).

@@ -101,18 +101,24 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
     Lines end at LF (CRLF too) only: any other control character refuses its line.
     """
     try:
-        text = path.read_bytes().decode("utf-8-sig")  # no newline translation: CR is data
+        data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # no newline translation: CR is data
     except FileNotFoundError:
         raise SendError(
             f"no subscriber list at {path}: write one address per line there, or point "
             "CHORUS_NEWSLETTER_SUBSCRIBERS at your list (keep it out of git)"
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise SendError(f"cannot read the subscriber list {path}: {error}") from None
     subscribers: list[Subscriber] = []
     seen: dict[str, int] = {}
     notes: list[str] = []
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # One line saved in another encoding costs that line, not the issue's whole send.
+            notes.append(f"{path.name}:{number}: not UTF-8 (save the list as UTF-8); line refused")
+            continue
         line = line.removesuffix("\r").strip(" \t")
         if not line or line.startswith("#"):
             continue
