@@ -819,3 +819,16 @@ def test_empty_blocks_go_in_one_pass_as_in_one_pass_per_layer(part: str) -> None
     while emptied:
         expected, emptied = sanitize._EMPTY_BLOCK.subn("", expected)
     assert sanitize._drop_empty_blocks(part) == expected
+
+
+def test_formatting_left_open_in_every_paragraph_cannot_multiply_the_text():
+    """An HTML parser reopens open formatting tags in each new paragraph; with attributes that
+    differ, nothing limits how many: the output is bounded by the input, and the text stays."""
+    fragment = "".join(f'<p><b lang="x{number}">word{number}</p>' for number in range(8_000))
+    cleaned = sanitize_html(fragment)
+    assert len(cleaned) < 2 * len(fragment)
+    assert "word0" in cleaned and "word7999" in cleaned
+    # A post's few formatting tags keep what the policy allows of them.
+    assert (
+        sanitize_html('<p><i lang="la">carpe</i> diem</p>') == '<p><i lang="la">carpe</i> diem</p>'
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from itertools import islice
 from urllib.parse import parse_qs, urlsplit
 
 import nh3
@@ -141,10 +142,28 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     base = web_url(base_url) if base_url else None
     if "<" in fragment:
         fragment = _EMBED.sub(lambda match: _embed_link(match, base), fragment)
-    cleaned = _tidy(_cleaner(base).clean(_bound_depth(fragment))).strip()
+    cleaned = _tidy(_cleaner(base).clean(_bound_depth(_plain_formatting(fragment)))).strip()
     # Added here rather than by nh3, whose order of added attributes varies from run to run;
     # the input's own loading/decoding attributes were not allowed through, so none repeat.
     return cleaned.replace("<img ", '<img loading="lazy" decoding="async" ')
+
+
+# Formatting tags left open are reopened by the HTML parser in every paragraph that follows,
+# one copy of each unless three alike are open (the standard's "Noah's Ark" limit): with
+# attributes that differ, thousands of them multiply a fragment a hundredfold (190 KB of
+# `<p><b lang="...">x</p>` gave 37 MB). Past this many, their attributes go (only lang and
+# dir would have been kept: class and style never are), so that the limit holds.
+MAX_FORMATTING_WITH_ATTRIBUTES = 50
+_FORMATTING_WITH_ATTRIBUTES = re.compile(
+    r"<(b|big|code|em|font|i|nobr|s|small|strike|strong|tt|u)(?=[\s/])[^>]*>", re.IGNORECASE
+)
+
+
+def _plain_formatting(fragment: str) -> str:
+    found = _FORMATTING_WITH_ATTRIBUTES.finditer(fragment)
+    if next(islice(found, MAX_FORMATTING_WITH_ATTRIBUTES, None), None) is None:
+        return fragment
+    return _FORMATTING_WITH_ATTRIBUTES.sub(r"<\1>", fragment)
 
 
 # nh3's output is regular: attribute values are always double-quoted with their quotes escaped,
