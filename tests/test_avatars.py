@@ -281,3 +281,16 @@ def test_an_avatar_no_member_gives_any_more_leaves_the_repository(faces_site, cl
     assert set(records) == {routes["bob"]}
     site.build()
     assert not [p for p in (site.output / "images" / "avatars").glob(f"{ada}-*")]
+
+
+def test_a_new_avatar_at_the_same_address_replaces_the_old_files(faces_site, cli):
+    site, server, routes, _ = faces_site
+    records = json.loads((site.community / "avatar-state.json").read_text())["avatars"]
+    old = records[routes["ada"]]["name"]
+    server.add("/ada.png", picture(color="orange"), etag='"ada-2"')
+    cli("fetch", "--no-progress", expect=None)
+    new = json.loads((site.community / "avatar-state.json").read_text())["avatars"]
+    assert new[routes["ada"]]["name"] != old
+    kept = kept_avatars(site)
+    assert not any(name.startswith(old) for name in kept)
+    assert {f"{new[routes['ada']]['name']}-{size}.png" for size in AVATAR_SIZES} <= set(kept)

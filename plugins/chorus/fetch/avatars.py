@@ -123,9 +123,16 @@ class AvatarLibrary:
             record["etag"] = response.etag
         if response.last_modified:
             record["last_modified"] = response.last_modified
+        replaced = self.records.get(url, {}).get("name")
         if self.records.get(url) != record:
             self.records[url] = record
             self._changed = True
+        if replaced and replaced != name and all(
+            kept.get("name") != replaced for kept in self.records.values()
+        ):
+            # A new face at the same address: the old one is no member's any more.
+            for file in avatar_files(replaced).values():
+                (self.config.avatars_dir / file).unlink(missing_ok=True)
 
     def save(self) -> None:
         """Write the manifest if anything changed, in a stable order (it is committed)."""
