@@ -335,6 +335,7 @@ def test_duplicates_across_feeds_and_members_are_written_once(site, feed_server,
     result = cli("fetch")
     [post] = site.posts("ada")
     assert "<title>From /a</title>" in post.read_text()
+    assert post.name.startswith("from-a-")  # named after the version kept, too
     assert site.posts("bob") == []
     # ada: 1 new, 1 skipped (her second feed); bob: 0 new, 1 skipped.
     assert re.search(r"ada\s+│\s+1\s+│\s+0\s+│\s+0\s+│\s+1\s", result.output), result.output

@@ -376,6 +376,11 @@ class Curator:
             # killed run from this very feed): this feed comes first, so its version counts.
             new = claim.outcome == "new"
             self._withdraw(claim, counted=claim.rank != rank)
+            if new:
+                # Written this run (or by the killed one) from the later feed: made again from
+                # this one, its file name too, as if this feed had answered first.
+                self.store.remove(claim.stored)
+                existing = None
         elif existing is not None and not own:
             if claim is None or claim.outcome != "new":
                 report.duplicates += 1  # someone's post since an earlier run: it stays theirs
