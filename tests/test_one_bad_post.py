@@ -232,3 +232,16 @@ def test_a_hand_edited_post_with_endless_tags_or_title_costs_only_itself(communi
     assert f"{ada.name}: the title is cut to 1000 characters" in caplog.text
     assert len(list((site.output / "tag").glob("tag[0-9]*.html"))) == 100
     assert "Looms Looms" in (site.output / "index.html").read_text()  # listed, if no page
+
+
+def test_a_curated_post_cannot_choose_its_template_or_another_pages_file(community, caplog):
+    site = community
+    [ada] = site.posts("ada")
+    extra = '<meta name="template" content="no-such-template">\n<meta name="save_as" content="index.html">\n'
+    ada.write_text(ada.read_text().replace("</head>", extra + "</head>"))
+    with caplog.at_level(logging.WARNING):
+        site.build()
+    assert f"{ada.name}: template is not a curated post's to set" in caplog.text
+    assert f"{ada.name}: save_as is not a curated post's to set" in caplog.text
+    assert site.page("index.html").find(class_="community-strip") is not None  # the home page still
+    assert site.page(f"posts/2026/{ada.stem}").find("h1") is not None

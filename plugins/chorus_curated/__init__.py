@@ -90,6 +90,11 @@ class CuratedHTMLReader(HTMLReader):
             for meta in _META.finditer(match["meta"]):
                 name, value = meta["name"], html.unescape(meta["content"])
                 metadata[name] = self.process_metadata(name, value)
+        for key in PELICAN_ONLY_KEYS & metadata.keys():
+            # chorus fetch writes none of them: a hand-edited one would let a post choose a
+            # template that does not exist (stopping the build) or another page's file name.
+            log.warning("%s: %s is not a curated post's to set; ignored", filename, key)
+            del metadata[key]
         for key in ("date", "modified"):
             if key in metadata:
                 metadata[key] = _in_utc(metadata[key])
@@ -152,6 +157,7 @@ def _in_utc(moment: Any) -> Any:
     return moment
 
 
+PELICAN_ONLY_KEYS = frozenset({"template", "save_as", "url"})
 # More than chorus fetch ever writes (300 characters, 20 tags), for files edited by hand; what
 # is longer would cost every page that lists the post (a million-character title is slugified,
 # a hundred thousand tags each get a page).
