@@ -168,3 +168,24 @@ def test_a_site_that_cannot_be_reached_costs_one_attempt_not_one_per_image(site,
     asked = next(url for url in lost if manifest[url]["error"] == errors[0])
     assert errors[1:] == [f"not asked: {errors[0]} (asking {asked})"] * 2
     assert all("file" in manifest[url] for url in here)
+
+
+def test_an_image_address_that_looks_like_console_markup_is_printed_as_it_is(
+    site, feed_server, cli
+):
+    """The report names what failed, from the feed: text, never markup for the console
+    (a "[/b]" in an address stopped the fetch, and every fetch after it)."""
+    odd = feed_server.url("/img/[/b]-[red].png")
+    body = f'&lt;p&gt;&lt;img src="{odd}" alt="Odd"&gt;&lt;/p&gt;'
+    feed = feed_server.add(
+        "/feed.xml",
+        rss(
+            "<item><title>Odd</title><link>https://blog.example/odd/</link>"
+            f"<description>{body}</description></item>"
+        ),
+    )
+    site.member("ada", feeds=[feed], trusted=True, consent="full")
+    site.write_settings(CHORUS_FETCH_IMAGES=True)
+    result = cli("fetch", "--no-progress")
+    assert f"{odd}: HTTP 404" in " ".join(result.output.split())
+    assert cli("fetch", "--no-progress").exit_code == 0

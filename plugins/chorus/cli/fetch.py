@@ -141,7 +141,7 @@ def _fetch_images(config: Config, report: FetchReport) -> None:
             soft_wrap=True,
         )
     for url, why in list(media.failed.items())[:LIST_AT_MOST]:
-        console.print(f"  [yellow]image[/yellow]   {url}: {why}", soft_wrap=True)
+        console.print(f"  [yellow]image[/yellow]   {escape(url)}: {escape(why)}", soft_wrap=True)
 
 
 def fetch_progress(*, disable: bool) -> Progress:
@@ -221,15 +221,19 @@ def _print_report(
     for member in listed_members:
         for feed in member.failed:
             console.print(
-                f"  [red]failed[/red]  {member.handle}: {feed.url}: {feed.error}", soft_wrap=True
+                f"  [red]failed[/red]  {member.handle}: {escape(feed.url)}: "
+                f"{escape(str(feed.error))}",
+                soft_wrap=True,
             )
         if listed:
             draft = "" if member.handle in trusted else " [dim](draft)[/dim]"
             for path in member.new:
-                console.print(f"  [green]new[/green]     community/{path}{draft}", soft_wrap=True)
+                console.print(
+                    f"  [green]new[/green]     community/{escape(path)}{draft}", soft_wrap=True
+                )
             for path in member.updated:
                 console.print(
-                    f"  [yellow]updated[/yellow] community/{path} (changed upstream)",
+                    f"  [yellow]updated[/yellow] community/{escape(path)} (changed upstream)",
                     soft_wrap=True,
                 )
         if member.narrowed:
@@ -256,18 +260,20 @@ def _print_report(
         for feed in member.feeds:
             if feed.moved_to:
                 console.print(
-                    f"  [yellow]moved[/yellow]   {member.handle}: {feed.url} now "
-                    f"redirects permanently to {feed.moved_to}; update the member file",
+                    f"  [yellow]moved[/yellow]   {member.handle}: {escape(feed.url)} now "
+                    f"redirects permanently to {escape(feed.moved_to)}; update the member file",
                     soft_wrap=True,
                 )
             if feed.warning:
                 console.print(
-                    f"  [yellow]warning[/yellow] {member.handle}: {feed.url}: {feed.warning}",
+                    f"  [yellow]warning[/yellow] {member.handle}: {escape(feed.url)}: "
+                    f"{escape(feed.warning)}",
                     soft_wrap=True,
                 )
             for note in feed.left_out.notes():
                 console.print(
-                    f"  [yellow]skipped[/yellow] {member.handle}: {feed.url}: {note}",
+                    f"  [yellow]skipped[/yellow] {member.handle}: {escape(feed.url)}: "
+                    f"{escape(note)}",
                     soft_wrap=True,
                 )
     drafts = sum(len(m.new) for m in report.members if m.handle not in trusted)
