@@ -58,7 +58,8 @@ def members_check(site: Site) -> None:
     for health in feed_health(registry.members.values(), load_state(site.config.state_file)):
         if health.advice:
             errors.print(
-                f"[yellow]warning[/yellow] {health.handle}: {health.url} {health.advice}",
+                f"[yellow]warning[/yellow] {health.handle}: {escape(health.url)} "
+                f"{escape(health.advice)}",
                 soft_wrap=True,
             )
     count = len(registry.members)
