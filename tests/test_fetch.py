@@ -406,6 +406,19 @@ def test_a_broken_member_file_costs_only_that_member(site, feed_server, cli):
     assert [path.name for path in site.posts("ada")] and not (site.community / "bad").exists()
 
 
+def test_a_feed_two_members_list_is_fetched_for_neither_and_the_rest_is(site, feed_server, cli):
+    shared = feed_server.add("/shared", rss(item("whose")))
+    site.member("ada", feeds=[feed_server.add("/ada", rss(item("ada-one"))), shared])
+    site.member("aaa", feeds=[shared])
+    result = cli("fetch", expect=1)
+    output = " ".join(result.output.split())
+    assert f"members/aaa.md: feeds: {shared} is also listed by ada.md" in output
+    assert "2 member files fetched without what the errors above name" in output
+    assert "left out of this fetch" not in output
+    assert [hit.path for hit in feed_server.requests] == ["/ada"]
+    assert [path.name.split("-one-")[0] for path in site.posts("ada")] == ["ada"]
+
+
 def test_last_modified_only_server(site, feed_server, cli):
     stamp = format_datetime(datetime(2026, 11, 1, tzinfo=UTC), usegmt=True)
     site.member("ada", feeds=[feed_server.add("/f", rss(item("x")), last_modified=stamp)])

@@ -63,11 +63,19 @@ def fetch(site: Site, handles: tuple[str, ...], progress: bool | None, every_mem
     # A broken member file costs only that member: the others are fetched as usual.
     if not registry.ok:
         print_problems(registry.problems)
-        unusable = len({problem.path for problem in registry.problems})
-        errors.print(
-            f"{unusable} member file{'s' * (unusable != 1)} with errors left out of this "
-            "fetch; fix them (chorus members check) and fetch again."
-        )
+        troubled = {problem.path for problem in registry.problems}
+        in_use = troubled & {member.source for member in registry.members.values()}
+        if unusable := len(troubled - in_use):
+            errors.print(
+                f"{unusable} member file{'s' * (unusable != 1)} with errors left out of this "
+                "fetch; fix them (chorus members check) and fetch again."
+            )
+        if in_use:
+            # A feed two files list: those members are fetched, that feed for neither.
+            errors.print(
+                f"{len(in_use)} member file{'s' * (len(in_use) != 1)} fetched without what "
+                "the errors above name; fix them (chorus members check) and fetch again."
+            )
     unknown = sorted(set(handles) - set(registry.members))
     if unknown:
         raise click.UsageError(f"no member with handle {', '.join(unknown)}")
