@@ -47,6 +47,20 @@ def test_raster_formats_on_the_list_are_kept(kind, extension):
     assert check_image(picture(kind)) == extension
 
 
+def ada_posts(site, feed_server, title: str, body: str) -> None:
+    """Ada's feed: one post titled ``title`` whose description is ``body`` (escaped HTML), its
+    images to be kept."""
+    link = f"https://blog.example/{title.lower()}/"
+    feed = feed_server.add(
+        "/feed.xml",
+        rss(
+            f"<item><title>{title}</title><link>{link}</link><description>{body}</description></item>"
+        ),
+    )
+    site.member("ada", feeds=[feed], trusted=True, consent="full")
+    site.write_settings(CHORUS_FETCH_IMAGES=True)
+
+
 def test_post_images_are_fetched_kept_and_served_from_the_site(site, feed_server, cli):
     comic = feed_server.add("/img/comic.png", picture(color="blue"), etag='"c1"')
     same = feed_server.add("/img/copy-of-comic.png", picture(color="blue"))
@@ -149,15 +163,7 @@ def test_a_site_that_cannot_be_reached_costs_one_attempt_not_one_per_image(site,
         for n, color in enumerate(("blue", "green"))
     ]
     body = "".join(f'&lt;img src="{url}" alt="{n}"&gt;' for n, url in enumerate(lost + here))
-    feed = feed_server.add(
-        "/feed.xml",
-        rss(
-            "<item><title>Pictures</title><link>https://blog.example/pictures/</link>"
-            f"<description>&lt;p&gt;{body}&lt;/p&gt;</description></item>"
-        ),
-    )
-    site.member("ada", feeds=[feed], trusted=True, consent="full")
-    site.write_settings(CHORUS_FETCH_IMAGES=True)
+    ada_posts(site, feed_server, "Pictures", f"&lt;p&gt;{body}&lt;/p&gt;")
     result = cli("fetch", "--no-progress")
     assert "Images: 2 fetched" in result.output
     assert [len(feed_server.hits(f"/img/{n}.png")) for n in range(2)] == [1, 1]
@@ -176,16 +182,7 @@ def test_an_image_address_that_looks_like_console_markup_is_printed_as_it_is(
     """The report names what failed, from the feed: text, never markup for the console
     (a "[/b]" in an address stopped the fetch, and every fetch after it)."""
     odd = feed_server.url("/img/[/b]-[red].png")
-    body = f'&lt;p&gt;&lt;img src="{odd}" alt="Odd"&gt;&lt;/p&gt;'
-    feed = feed_server.add(
-        "/feed.xml",
-        rss(
-            "<item><title>Odd</title><link>https://blog.example/odd/</link>"
-            f"<description>{body}</description></item>"
-        ),
-    )
-    site.member("ada", feeds=[feed], trusted=True, consent="full")
-    site.write_settings(CHORUS_FETCH_IMAGES=True)
+    ada_posts(site, feed_server, "Odd", f'&lt;p&gt;&lt;img src="{odd}" alt="Odd"&gt;&lt;/p&gt;')
     result = cli("fetch", "--no-progress")
     assert f"{odd}: HTTP 404" in " ".join(result.output.split())
     assert cli("fetch", "--no-progress").exit_code == 0

@@ -237,7 +237,10 @@ def test_a_hand_edited_post_with_endless_tags_or_title_costs_only_itself(communi
 def test_a_curated_post_cannot_choose_its_template_or_another_pages_file(community, caplog):
     site = community
     [ada] = site.posts("ada")
-    extra = '<meta name="template" content="no-such-template">\n<meta name="save_as" content="index.html">\n'
+    extra = (
+        '<meta name="template" content="no-such-template">\n'
+        '<meta name="save_as" content="index.html">\n'
+    )
     ada.write_text(ada.read_text().replace("</head>", extra + "</head>"))
     with caplog.at_level(logging.WARNING):
         site.build()

@@ -244,10 +244,8 @@ def git(site: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_a_fetch_with_nothing_new_starts_no_build(tmp_path):
-    """The scheduled fetch starts the deploy (the build) only when git has something new: run
-    its own Fetch and Commit steps twice in a real site and repository (the demo feeds, offline);
-    the first brings posts, the second nothing, and commits, pushes and deploys nothing."""
+def knit_site(tmp_path: Path) -> Path:
+    """A site as `chorus init` makes it, in ``tmp_path``/site."""
     site = tmp_path / "site"
     create_site(
         site,
@@ -255,6 +253,11 @@ def test_a_fetch_with_nothing_new_starts_no_build(tmp_path):
             name="Knit", url="https://knit.example", editor="Ana", contact="a@knit.example"
         ),
     )
+    return site
+
+
+def push_to_new_origin(site: Path, tmp_path: Path) -> Path:
+    """``site`` committed as it is and pushed to a new bare repository: the workflows' origin."""
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(origin)], check=True)
     git(site, "init", "--quiet", "-b", "main")
@@ -262,6 +265,15 @@ def test_a_fetch_with_nothing_new_starts_no_build(tmp_path):
     git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "commit", "-qm", "Start")
     git(site, "remote", "add", "origin", str(origin))
     git(site, "push", "--quiet", "origin", "main")
+    return origin
+
+
+def test_a_fetch_with_nothing_new_starts_no_build(tmp_path):
+    """The scheduled fetch starts the deploy (the build) only when git has something new: run
+    its own Fetch and Commit steps twice in a real site and repository (the demo feeds, offline);
+    the first brings posts, the second nothing, and commits, pushes and deploys nothing."""
+    site = knit_site(tmp_path)
+    origin = push_to_new_origin(site, tmp_path)
     fetch = site / ".github" / "workflows" / "fetch.yml"
     outputs = tmp_path / "outputs"
 
@@ -288,13 +300,7 @@ def test_the_scheduled_fetch_commits_the_images_and_avatars_it_keeps(tmp_path, f
     from test_fetch import rss
     from test_media import picture
 
-    site = tmp_path / "site"
-    create_site(
-        site,
-        SiteAnswers(
-            name="Knit", url="https://knit.example", editor="Ana", contact="a@knit.example"
-        ),
-    )
+    site = knit_site(tmp_path)
     image = feed_server.add("/img/swatch.png", picture(color="green"))
     avatar = feed_server.add("/img/bea.png", picture(size=(300, 300), color="purple"))
     feed = feed_server.add(
@@ -309,13 +315,7 @@ def test_the_scheduled_fetch_commits_the_images_and_avatars_it_keeps(tmp_path, f
         f"---\nname: Bea\nsite: https://bea.example/\nfeeds:\n  - {feed}\n"
         f"avatar: {avatar}\nconsent: full\ntrusted: true\n---\nBea knits.\n"
     )
-    origin = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(origin)], check=True)
-    git(site, "init", "--quiet", "-b", "main")
-    git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "add", "--all")
-    git(site, "-c", "user.name=Ana", "-c", "user.email=a@knit.example", "commit", "-qm", "Start")
-    git(site, "remote", "add", "origin", str(origin))
-    git(site, "push", "--quiet", "origin", "main")
+    origin = push_to_new_origin(site, tmp_path)
     fetch = site / ".github" / "workflows" / "fetch.yml"
     outputs = tmp_path / "outputs"
 

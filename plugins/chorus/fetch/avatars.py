@@ -79,8 +79,7 @@ class AvatarLibrary:
         for url in unused:
             name = self.records.pop(url).get("name")
             if name and name not in kept_names:
-                for file in avatar_files(name).values():
-                    (self.config.avatars_dir / file).unlink(missing_ok=True)
+                self._delete_files(name)
         self._changed = self._changed or bool(unused)
         return unused
 
@@ -127,12 +126,17 @@ class AvatarLibrary:
         if self.records.get(url) != record:
             self.records[url] = record
             self._changed = True
-        if replaced and replaced != name and all(
-            kept.get("name") != replaced for kept in self.records.values()
+        if (
+            replaced
+            and replaced != name
+            and all(kept.get("name") != replaced for kept in self.records.values())
         ):
             # A new face at the same address: the old one is no member's any more.
-            for file in avatar_files(replaced).values():
-                (self.config.avatars_dir / file).unlink(missing_ok=True)
+            self._delete_files(replaced)
+
+    def _delete_files(self, name: str) -> None:
+        for file in avatar_files(name).values():
+            (self.config.avatars_dir / file).unlink(missing_ok=True)
 
     def save(self) -> None:
         """Write the manifest if anything changed, in a stable order (it is committed)."""

@@ -224,8 +224,8 @@ def run_fetch(
         written_consent[member.handle] = member.consent
     # The state may only say "seen" once the posts it stands for are safely on disk.
     flush_all()
-    save_state(config.state_file, state, written_consent)
-    store.finish_journal(reports, saved=state_digest(config.state_file))
+    saved = save_state(config.state_file, state, written_consent)
+    store.finish_journal(reports, saved=saved)
     store.save_index()
     if pending is not None:
         pending.close()

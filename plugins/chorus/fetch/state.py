@@ -91,15 +91,20 @@ def load_full_state(path: Path) -> tuple[dict[str, FeedState], dict[str, str]]:
 def state_digest(path: Path) -> str:
     """What identifies the state file as it is now ("" when there is none)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return _digest(path.read_bytes())
     except FileNotFoundError:
         return ""
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def save_state(
     path: Path, feeds: dict[str, FeedState], written_consent: Mapping[str, str] | None = None
-) -> None:
-    """Write the state deterministically (sorted, no empty fields) so git diffs stay small."""
+) -> str:
+    """Write the state deterministically (sorted, no empty fields) so git diffs stay small;
+    return its ``state_digest``."""
     document: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "feeds": {
@@ -112,7 +117,8 @@ def save_state(
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         if path.read_text(encoding="utf-8") == text:
-            return  # leave the file (and its mtime, and git) alone
+            return _digest(text.encode())  # leave the file (and its mtime, and git) alone
     except OSError:
         pass
     write_atomic(path, text, durable=True)
+    return _digest(text.encode())
